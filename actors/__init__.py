@@ -1,0 +1,1 @@
+"""crmsync actors: change streams, router, record actors and batching reader/writers."""

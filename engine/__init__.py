@@ -1,0 +1,1 @@
+"""crmsync engine: settings, reconciler, state store, budget, connectors and runtime."""

@@ -1,0 +1,1 @@
+"""Mock HubSpot CRM v3 and Salesforce REST servers that the official clients accept unmodified."""

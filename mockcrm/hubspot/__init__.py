@@ -1,0 +1,5 @@
+"""The mock Hubspot server."""
+
+from mockcrm.hubspot.app import create_app
+
+__all__ = ["create_app"]

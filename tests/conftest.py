@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from mockcrm.config import MockConfig, MockEndpoints
+from mockcrm.server import MocksInThread, running_mocks
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    # aiohttp and aiolimiter are asyncio-only.
+    return "asyncio"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function):
+            item.add_marker(pytest.mark.anyio)
+
+
+def mock_config(**overrides: object) -> MockConfig:
+    """Mocks on free ports, seeded, with the real limits unless a test overrides them."""
+    base: dict[str, object] = {"hubspot_port": 0, "salesforce_port": 0, "seed": 1234}
+    base.update(overrides)
+    return MockConfig(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def mocks() -> AsyncIterator[MockEndpoints]:
+    """Both mocks in the test's own event loop (for async clients such as aiohttp)."""
+    async with running_mocks(mock_config()) as (endpoints, _, _):
+        yield endpoints
+
+
+@pytest.fixture(scope="module")
+def threaded_mocks() -> Iterator[MockEndpoints]:
+    """Both mocks on a background thread (for the synchronous official clients)."""
+    with MocksInThread(mock_config()) as endpoints:
+        yield endpoints
