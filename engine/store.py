@@ -1,0 +1,322 @@
+"""The state store: links, field bases, cursors, the API ledger and sync errors, in one SQLite file.
+
+Why it is shaped this way: one aiosqlite statement costs a thread hop (~250 µs here), which would
+cap the engine at a few thousand records/s. So reads take many keys per ``IN (...)`` query and
+writes are *group-committed*: every caller's writes that arrive while a commit is being prepared
+go into the same transaction, written with ``executemany``. Callers still get the simple contract
+"when ``commit`` returns, my writes are durable" — which is what lets a change stream advance its
+cursor only past changes that are safely recorded.
+
+Durability: WAL with ``synchronous=NORMAL`` survives a killed process (``kill -9``); a power cut
+may lose the last transactions, which the CRMs' upserts on external ids then make harmless.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import anyio
+import msgspec
+
+from engine.errors import StateFileError
+from engine.store_schema import MIGRATIONS, SCHEMA_VERSION
+from engine.store_types import (
+    AddApiCalls,
+    ClearError,
+    Cursor,
+    DeleteLink,
+    Link,
+    PutCursor,
+    PutError,
+    PutLink,
+    StoreOp,
+    SyncErrorRow,
+)
+
+_IN_CHUNK = 500  # keys per IN (...) query: well under SQLite's 32,766 bound parameters
+_encode = msgspec.json.encode
+_decode_bases = msgspec.json.Decoder(dict[str, Any]).decode
+
+_SQL: dict[type[StoreOp], str] = {
+    PutLink: """INSERT INTO links (key, object, hubspot_id, salesforce_type, salesforce_id, bases,
+                    hubspot_modified_ms, salesforce_modified_ms, updated_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (key) DO UPDATE SET hubspot_id = excluded.hubspot_id,
+                    salesforce_type = excluded.salesforce_type, salesforce_id = excluded.salesforce_id,
+                    bases = excluded.bases, hubspot_modified_ms = excluded.hubspot_modified_ms,
+                    salesforce_modified_ms = excluded.salesforce_modified_ms,
+                    updated_ms = excluded.updated_ms""",
+    DeleteLink: "DELETE FROM links WHERE key = ?",
+    PutCursor: """INSERT INTO cursors (stream, ts_ms, last_id) VALUES (?, ?, ?)
+                  ON CONFLICT (stream) DO UPDATE SET ts_ms = excluded.ts_ms, last_id = excluded.last_id""",
+    AddApiCalls: """INSERT INTO api_ledger (system, minute, calls) VALUES (?, ?, ?)
+                    ON CONFLICT (system, minute) DO UPDATE SET calls = calls + excluded.calls""",
+    PutError: """INSERT INTO sync_errors (object, system, record_id, error_type, message, fix,
+                     first_seen_ms, last_seen_ms, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
+                 ON CONFLICT (object, system, record_id) DO UPDATE SET error_type = excluded.error_type,
+                     message = excluded.message, fix = excluded.fix, last_seen_ms = excluded.last_seen_ms,
+                     attempts = attempts + 1""",
+    ClearError: "DELETE FROM sync_errors WHERE object = ? AND system = ? AND record_id = ?",
+}
+
+
+def _row(op: StoreOp) -> tuple[object, ...]:
+    match op:
+        case PutLink(link=link, now_ms=now_ms):
+            return (
+                link.key,
+                link.object,
+                link.hubspot_id,
+                link.salesforce_type,
+                link.salesforce_id,
+                _encode(link.bases),
+                link.hubspot_modified_ms,
+                link.salesforce_modified_ms,
+                now_ms,
+            )
+        case DeleteLink(key=key):
+            return (key,)
+        case PutCursor(stream=stream, cursor=cursor):
+            return (stream, cursor.ts_ms, cursor.last_id)
+        case AddApiCalls(system=system, minute=minute, calls=calls):
+            return (system, minute, calls)
+        case PutError(error=e):
+            return (e.object, e.system, e.record_id, e.error_type, e.message, e.fix, e.seen_ms, e.seen_ms)
+        case ClearError(object=obj, system=system, record_id=record_id):
+            return (obj, system, record_id)
+    raise TypeError(f"not a store operation: {op!r}")
+
+
+class _Batch:
+    """Writes that will share one transaction, and the news of how it went."""
+
+    def __init__(self) -> None:
+        self.ops: list[StoreOp] = []
+        self.done = anyio.Event()
+        self.error: BaseException | None = None
+
+
+class StateStore:
+    """Open with ``async with await StateStore.open(path) as store:`` (or ``await store.close()``)."""
+
+    def __init__(self, path: str, db: aiosqlite.Connection, lock_fd: int, linger_s: float) -> None:
+        self.path = path
+        self._db = db
+        self._lock_fd = lock_fd
+        self._linger_s = linger_s
+        self._batch = _Batch()
+        self._committing = False
+        self.transactions = 0
+        """Write transactions so far: with group commit, far fewer than ``commit`` calls."""
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: str | Path, *, linger_s: float = 0.002) -> StateStore:
+        path = str(path)
+        lock_fd = _lock(path)
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            os.close(lock_fd)
+            raise StateFileError(path, f"cannot be opened ({exc})") from exc
+        try:
+            await _prepare(db, path)
+        except BaseException:
+            await db.close()
+            os.close(lock_fd)
+            raise
+        return cls(path, db, lock_fd, linger_s)
+
+    async def close(self) -> None:
+        with anyio.CancelScope(shield=True):
+            if self._batch.ops:
+                await self._commit_batch()
+            await self._db.close()
+            os.close(self._lock_fd)
+
+    async def __aenter__(self) -> StateStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- writes (group commit) -----------------------------------------------------------------
+
+    async def commit(self, ops: Iterable[StoreOp]) -> None:
+        """Make ``ops`` durable, in one transaction with whatever other callers commit meanwhile."""
+        batch = self._batch
+        batch.ops.extend(ops)
+        if self._committing:
+            await batch.done.wait()
+        else:
+            self._committing = True
+            try:
+                # Leader: give concurrent actors a moment to join, then commit for everyone.
+                await anyio.sleep(self._linger_s)
+            finally:
+                # Even when the leader is cancelled, the followers' writes must not be stranded.
+                with anyio.CancelScope(shield=True):
+                    await self._commit_batch()
+                    while self._batch.ops:  # writes that arrived during our commit
+                        await self._commit_batch()
+                self._committing = False
+        if batch.error is not None:
+            raise StateFileError(self.path, f"write failed ({batch.error})") from batch.error
+
+    async def _commit_batch(self) -> None:
+        batch, self._batch = self._batch, _Batch()
+        self.transactions += 1
+        try:
+            with anyio.CancelScope(shield=True):  # a half-sent transaction helps nobody
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for kind, ops in groupby(batch.ops, type):
+                        await self._db.executemany(_SQL[kind], [_row(op) for op in ops])
+                    await self._db.execute("COMMIT")
+                except BaseException:
+                    await self._db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            batch.error = exc
+        finally:
+            batch.done.set()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def links_by_hubspot(self, obj: str, ids: Sequence[str]) -> dict[str, Link]:
+        rows = await self._select_in("SELECT * FROM links WHERE object = ? AND hubspot_id IN", obj, ids)
+        return {link.hubspot_id: link for link in map(_link, rows) if link.hubspot_id is not None}
+
+    async def links_by_salesforce(self, obj: str, ids: Sequence[str]) -> dict[str, Link]:
+        rows = await self._select_in("SELECT * FROM links WHERE object = ? AND salesforce_id IN", obj, ids)
+        return {link.salesforce_id: link for link in map(_link, rows) if link.salesforce_id is not None}
+
+    async def count_links(self, obj: str) -> int:
+        async with self._db.execute("SELECT count(*) FROM links WHERE object = ?", (obj,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def cursor(self, stream: str) -> Cursor | None:
+        async with self._db.execute("SELECT ts_ms, last_id FROM cursors WHERE stream = ?", (stream,)) as cur:
+            row = await cur.fetchone()
+        return Cursor(ts_ms=int(row[0]), last_id=str(row[1])) if row else None
+
+    async def api_calls_since(self, system: str, minute: int) -> int:
+        """Calls recorded for ``system`` in minutes >= ``minute``."""
+        sql = "SELECT coalesce(sum(calls), 0) FROM api_ledger WHERE system = ? AND minute >= ?"
+        async with self._db.execute(sql, (system, minute)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def prune_api_ledger(self, before_minute: int) -> None:
+        await self._db.execute("DELETE FROM api_ledger WHERE minute < ?", (before_minute,))
+
+    async def sync_errors(self) -> list[SyncErrorRow]:
+        sql = "SELECT * FROM sync_errors ORDER BY error_type, last_seen_ms"
+        async with self._db.execute(sql) as cur:
+            rows = await cur.fetchall()
+        return [
+            SyncErrorRow(
+                object=r[0],
+                system=r[1],
+                record_id=r[2],
+                error_type=r[3],
+                message=r[4],
+                fix=r[5],
+                first_seen_ms=r[6],
+                last_seen_ms=r[7],
+                attempts=r[8],
+            )
+            for r in rows
+        ]
+
+    async def _select_in(self, sql: str, obj: str, ids: Sequence[str]) -> list[sqlite3.Row]:
+        out: list[sqlite3.Row] = []
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[i : i + _IN_CHUNK]
+            query = f"{sql} ({','.join('?' * len(chunk))})"
+            async with self._db.execute(query, (obj, *chunk)) as cur:
+                out.extend(await cur.fetchall())
+        return out
+
+
+def _link(row: sqlite3.Row) -> Link:
+    return Link(
+        key=row[0],
+        object=row[1],
+        hubspot_id=row[2],
+        salesforce_type=row[3],
+        salesforce_id=row[4],
+        bases=_decode_bases(row[5]),
+        hubspot_modified_ms=row[6],
+        salesforce_modified_ms=row[7],
+    )
+
+
+def _lock(path: str) -> int:
+    """One engine per state file: a second one would race the first into duplicate creates."""
+    lock_path = path + ".lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StateFileError(path, f"cannot create its lock file {lock_path} ({exc.strerror})") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        raise StateFileError(path, "is in use by another crmsync process") from exc
+    return fd
+
+
+async def _prepare(db: aiosqlite.Connection, path: str) -> None:
+    try:
+        await db.execute("PRAGMA busy_timeout = 5000")
+        async with db.execute("PRAGMA journal_mode = WAL") as cur:
+            mode = await cur.fetchone()
+        if mode is None or str(mode[0]).lower() != "wal":
+            raise StateFileError(path, "cannot switch to WAL mode (is the file or its folder read-only?)")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        version = await _schema_version(db)
+    except sqlite3.DatabaseError as exc:
+        raise StateFileError(path, f"is not a usable crmsync state file ({exc})") from exc
+    if version > SCHEMA_VERSION:
+        raise StateFileError(
+            path, f"was written by a newer crmsync (schema {version}; this one knows {SCHEMA_VERSION})"
+        )
+    try:
+        for step in range(version, SCHEMA_VERSION):
+            await db.execute("BEGIN IMMEDIATE")
+            for statement in MIGRATIONS[step]:
+                await db.execute(statement)
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(step + 1),),
+            )
+            await db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise StateFileError(path, f"schema migration to version {SCHEMA_VERSION} failed ({exc})") from exc
+
+
+async def _schema_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
+        tables = {str(r[0]) for r in await cur.fetchall()}
+    if not tables:
+        return 0
+    if "meta" not in tables:
+        raise sqlite3.DatabaseError(
+            f"it holds other tables ({', '.join(sorted(tables))}) and no crmsync schema"
+        )
+    async with db.execute("SELECT value FROM meta WHERE key = 'schema_version'") as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise sqlite3.DatabaseError("its schema version is missing")
+    return int(row[0])

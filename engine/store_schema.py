@@ -1,0 +1,59 @@
+"""The state file's schema and its migrations, by version number.
+
+A state file is precious: its links are what stop a restart from re-creating records. So an
+unknown, newer or damaged file is refused with a clear message, never silently reset.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Each entry upgrades the schema from version ``i`` to ``i + 1`` (index 0 creates version 1).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+        # One row per linked record pair. ``bases`` holds the last values both sides agreed on,
+        # per mapped field, as msgspec JSON: one row per pair keeps reads to one IN (...) query.
+        """CREATE TABLE links (
+            key TEXT PRIMARY KEY,
+            object TEXT NOT NULL,
+            hubspot_id TEXT,
+            salesforce_type TEXT,
+            salesforce_id TEXT,
+            bases BLOB NOT NULL,
+            hubspot_modified_ms INTEGER NOT NULL DEFAULT 0,
+            salesforce_modified_ms INTEGER NOT NULL DEFAULT 0,
+            updated_ms INTEGER NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX links_hubspot ON links (object, hubspot_id) WHERE hubspot_id IS NOT NULL",
+        "CREATE UNIQUE INDEX links_salesforce ON links (object, salesforce_id)"
+        " WHERE salesforce_id IS NOT NULL",
+        # A change stream's position: the (timestamp, id) of the last change durably handled.
+        """CREATE TABLE cursors (
+            stream TEXT PRIMARY KEY,
+            ts_ms INTEGER NOT NULL,
+            last_id TEXT NOT NULL
+        )""",
+        # API calls per system per minute; the rolling 24-hour sum survives restarts.
+        """CREATE TABLE api_ledger (
+            system TEXT NOT NULL,
+            minute INTEGER NOT NULL,
+            calls INTEGER NOT NULL,
+            PRIMARY KEY (system, minute)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE sync_errors (
+            object TEXT NOT NULL,
+            system TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            error_type TEXT NOT NULL,
+            message TEXT NOT NULL,
+            fix TEXT NOT NULL,
+            first_seen_ms INTEGER NOT NULL,
+            last_seen_ms INTEGER NOT NULL,
+            attempts INTEGER NOT NULL,
+            PRIMARY KEY (object, system, record_id)
+        ) WITHOUT ROWID""",
+    ),
+)
+
+assert len(MIGRATIONS) == SCHEMA_VERSION

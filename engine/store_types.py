@@ -1,0 +1,91 @@
+"""What the state store holds, and the write operations callers hand to ``StateStore.commit``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Link(msgspec.Struct, frozen=True, kw_only=True):
+    """A HubSpot record paired with a Salesforce record; followed by id only once made (R-OBJ-8)."""
+
+    key: str
+    """Stable identity of the pair, chosen when the link is made (a uuid)."""
+    object: str
+    """The HubSpot object type, e.g. ``contacts``."""
+    hubspot_id: str | None = None
+    salesforce_type: str | None = None
+    """``Contact`` or ``Lead`` for contacts; the sObject for the others."""
+    salesforce_id: str | None = None
+    bases: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Per mapped field: the canonical value both sides last agreed on."""
+    hubspot_modified_ms: int = 0
+    salesforce_modified_ms: int = 0
+
+
+class Cursor(msgspec.Struct, frozen=True, kw_only=True):
+    """A change stream's position: every change up to (ts_ms, last_id) is durably handled."""
+
+    ts_ms: int
+    last_id: str
+
+
+class SyncError(msgspec.Struct, frozen=True, kw_only=True):
+    """A record that could not sync, as the actor reports it."""
+
+    object: str
+    system: str
+    """The system whose write or read failed: ``hubspot`` or ``salesforce``."""
+    record_id: str
+    error_type: str
+    message: str
+    fix: str
+    seen_ms: int
+
+
+class SyncErrorRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A sync error as stored, with how long and how often it has failed."""
+
+    object: str
+    system: str
+    record_id: str
+    error_type: str
+    message: str
+    fix: str
+    first_seen_ms: int
+    last_seen_ms: int
+    attempts: int
+
+
+class PutLink(msgspec.Struct, frozen=True):
+    link: Link
+    now_ms: int
+
+
+class DeleteLink(msgspec.Struct, frozen=True):
+    key: str
+
+
+class PutCursor(msgspec.Struct, frozen=True):
+    stream: str
+    cursor: Cursor
+
+
+class AddApiCalls(msgspec.Struct, frozen=True):
+    system: str
+    minute: int
+    calls: int
+
+
+class PutError(msgspec.Struct, frozen=True):
+    error: SyncError
+
+
+class ClearError(msgspec.Struct, frozen=True):
+    object: str
+    system: str
+    record_id: str
+
+
+StoreOp = PutLink | DeleteLink | PutCursor | AddApiCalls | PutError | ClearError
