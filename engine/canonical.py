@@ -1,0 +1,213 @@
+"""Canonical values (SPEC §3.2): one form per field kind that HubSpot's strings and Salesforce's
+typed values both reduce to, so that formatting never looks like a change (that is how echo loops
+start), and the conversions back to each side's wire form.
+
+A canonical value is a ``str`` or ``None`` (blank). Strings keep bases trivially storable and
+comparable with ``==``. The forms:
+
+- string: trimmed (Salesforce trims text on save, HubSpot does not); email and owner: trimmed and
+  lower-cased (HubSpot lower-cases emails on save, Salesforce keeps the case);
+- number: the shortest decimal of the IEEE double (``"1000"``, ``"0.1"``), because Salesforce
+  numbers travel as JSON doubles, so finer precision could never survive a round trip;
+- boolean: ``"true"`` / ``"false"``;
+- date: ``YYYY-MM-DD``; datetime: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC, whole seconds, because
+  Salesforce keeps datetimes to the second and HubSpot's milliseconds would otherwise echo;
+- enumeration, state, country: trimmed, translated through the mapping's ``values`` table;
+- multi: the items translated, de-duplicated, sorted and joined with ``;``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+
+from engine.mapping import FieldKind
+
+SalesforceValue = str | int | float | bool | None
+"""A Salesforce field value as its JSON decodes (dates and datetimes are strings)."""
+
+_NO_VALUES: Mapping[str, str] = {}
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+_TEXT_KINDS = frozenset({FieldKind.ENUMERATION, FieldKind.STATE, FieldKind.COUNTRY})
+
+
+class CanonicalError(ValueError):
+    """A value that cannot be read as its field's kind (e.g. ``"abc"`` for a number)."""
+
+
+def from_hubspot(kind: FieldKind, raw: str | None, values: Mapping[str, str] = _NO_VALUES) -> str | None:
+    """The canonical form of a HubSpot property value (always a string on the wire)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise CanonicalError(f"HubSpot values are strings, got {type(raw).__name__} {raw!r}")
+    return _from_text(kind, raw, values)
+
+
+def from_salesforce(
+    kind: FieldKind, raw: SalesforceValue, values: Mapping[str, str] = _NO_VALUES
+) -> str | None:
+    """The canonical form of a Salesforce field value (typed JSON)."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool):  # before int: bool is an int subclass
+        if kind is FieldKind.BOOLEAN:
+            return "true" if raw else "false"
+        raise CanonicalError(f"a {kind.value} field cannot hold the boolean {raw!r}")
+    if isinstance(raw, int | float):
+        if kind is FieldKind.NUMBER:
+            return _number(raw)
+        raise CanonicalError(f"a {kind.value} field cannot hold the number {raw!r}")
+    if isinstance(raw, str):
+        return _from_text(kind, raw, values)
+    raise CanonicalError(f"unexpected Salesforce value {raw!r}")
+
+
+def to_hubspot(kind: FieldKind, value: str | None, values: Mapping[str, str] = _NO_VALUES) -> str:
+    """The string to send HubSpot for a canonical value; ``""`` clears the property."""
+    if value is None:
+        return ""
+    if kind is FieldKind.DATE:
+        # HubSpot's own form for date properties: midnight UTC in epoch milliseconds.
+        day = date.fromisoformat(value)
+        return str(int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1000)
+    if kind is FieldKind.DATETIME:
+        return value[:-1] + ".000Z"
+    if kind in _TEXT_KINDS:
+        return _to_hubspot_option(value, values)
+    if kind is FieldKind.MULTI:
+        return ";".join(_to_hubspot_option(item, values) for item in value.split(";"))
+    return value
+
+
+def to_salesforce(kind: FieldKind, value: str | None) -> SalesforceValue:
+    """The typed value to send Salesforce for a canonical value; ``None`` clears the field."""
+    if value is None:
+        return None
+    if kind is FieldKind.NUMBER:
+        number = float(value)
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if kind is FieldKind.BOOLEAN:
+        return value == "true"
+    if kind is FieldKind.DATETIME:
+        return value[:-1] + ".000+0000"
+    # Dates are already Salesforce's YYYY-MM-DD; text and multi-selects go as they are.
+    return value
+
+
+def parse_timestamp_ms(text: str) -> int:
+    """Epoch milliseconds from a HubSpot (``…Z``, epoch ms) or Salesforce (``…+0000``) timestamp.
+
+    For the records' modification times, which the reconciler compares in two_way conflicts.
+    """
+    stripped = text.strip()
+    if stripped.lstrip("-").isdigit():
+        return int(stripped)
+    return int(_parse_datetime(stripped).timestamp() * 1000)
+
+
+def _from_text(kind: FieldKind, raw: str, values: Mapping[str, str]) -> str | None:
+    text = raw.strip()
+    if not text:
+        return None
+    match kind:
+        case FieldKind.STRING:
+            return text
+        case FieldKind.EMAIL | FieldKind.OWNER:
+            return text.lower()
+        case FieldKind.NUMBER:
+            return _number(text)
+        case FieldKind.BOOLEAN:
+            return _boolean(text)
+        case FieldKind.DATE:
+            return _date(text)
+        case FieldKind.DATETIME:
+            moment = _parse_datetime(text).replace(microsecond=0, tzinfo=None)
+            return moment.isoformat() + "Z"
+        case FieldKind.MULTI:
+            items = {_translate(item.strip(), values) for item in text.split(";") if item.strip()}
+            return ";".join(sorted(items)) if items else None
+        case _:
+            return _translate(text, values)
+
+
+def _number(raw: str | int | float) -> str:
+    if isinstance(raw, str):
+        try:
+            number = float(Decimal(raw))
+        except (InvalidOperation, OverflowError) as exc:
+            raise CanonicalError(f"{raw!r} is not a number") from exc
+    else:
+        number = float(raw)
+    if not math.isfinite(number):
+        raise CanonicalError(f"{raw!r} is not a finite number")
+    if number == 0:
+        return "0"  # also folds -0
+    # repr is the shortest string that reads back as the same double.
+    return format(Decimal(repr(number)).normalize(), "f")
+
+
+def _boolean(text: str) -> str:
+    folded = text.casefold()
+    if folded in _TRUE:
+        return "true"
+    if folded in _FALSE:
+        return "false"
+    raise CanonicalError(f"{text!r} is not a boolean")
+
+
+def _date(text: str) -> str:
+    if text.lstrip("-").isdigit():
+        return _from_epoch_ms(int(text)).date().isoformat()
+    if len(text) == 10:
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError as exc:
+            raise CanonicalError(f"{text!r} is not a date") from exc
+    # A datetime mapped to a date (R-MAP-7 allows date ↔ datetime): its UTC day.
+    return _parse_datetime(text).date().isoformat()
+
+
+def _parse_datetime(text: str) -> datetime:
+    """An aware UTC datetime from ISO 8601 (``Z``, ``+0000``, ``+00:00``, naive = UTC) or epoch ms."""
+    if text.lstrip("-").isdigit():
+        return _from_epoch_ms(int(text))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise CanonicalError(f"{text!r} is not a datetime") from exc
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _from_epoch_ms(ms: int) -> datetime:
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise CanonicalError(f"{ms} is out of range for epoch milliseconds") from exc
+
+
+def _translate(text: str, values: Mapping[str, str]) -> str:
+    """A HubSpot option value in Salesforce's vocabulary (values already in it stay as they are)."""
+    if not values:
+        return text
+    hit = values.get(text)
+    if hit is not None:
+        return hit.strip()
+    folded = text.casefold()
+    for key, value in values.items():
+        if key.strip().casefold() == folded:
+            return value.strip()
+    return text
+
+
+def _to_hubspot_option(value: str, values: Mapping[str, str]) -> str:
+    """The preferred HubSpot spelling of a canonical value: the first key that translates to it."""
+    for key, target in values.items():
+        if target.strip() == value:
+            return key.strip()
+    return value
