@@ -216,6 +216,12 @@ class StateStore:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
+    async def api_ledger(self, system: str, since_minute: int) -> list[tuple[int, int]]:
+        """(minute, calls) rows for ``system`` from ``since_minute`` on, oldest first."""
+        sql = "SELECT minute, calls FROM api_ledger WHERE system = ? AND minute >= ? ORDER BY minute"
+        async with self._db.execute(sql, (system, since_minute)) as cur:
+            return [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
+
     async def prune_api_ledger(self, before_minute: int) -> None:
         await self._db.execute("DELETE FROM api_ledger WHERE minute < ?", (before_minute,))
 

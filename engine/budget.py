@@ -1,0 +1,139 @@
+"""The API budget: per system, a burst limiter plus a persistent rolling-24-hour allotment.
+
+Two tiers, because one cannot do both jobs: a leaky bucket sized for a day
+(``AsyncLimiter(daily, 86400)``) would let the whole day's calls go in one burst, and a daily
+counter alone would trip HubSpot's ten-second window.
+
+The daily tier writes each call to the state store's ledger *before* the call is made, so a crash
+can only over-count; after a restart the last 24 hours are read back and the allotment still holds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+from aiolimiter import AsyncLimiter
+
+from engine.errors import CrmsyncError
+from engine.store import StateStore
+from engine.store_types import AddApiCalls
+
+WINDOW_MINUTES = 1440
+
+
+class AllotmentExhausted(CrmsyncError):
+    """The system's 24-hour allotment (ours or the server's) has no room for this call."""
+
+    def __init__(self, system: str, resume_at: float) -> None:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(resume_at))
+        super().__init__(f"{system} allotment used up; room again at {when} UTC")
+        self.system = system
+        self.resume_at = resume_at
+
+
+def burst_limiter(limit: int, interval_s: float, *, burst_share: float = 0.05) -> AsyncLimiter:
+    """A leaky bucket that can never break a server's sliding window of ``limit`` per ``interval_s``.
+
+    A bucket of capacity C draining at r per second admits at most C + r·T calls in any window T.
+    Keeping C + r·T = limit with C a small share of it gives an exact guarantee while sustaining
+    (1 - share) of the ceiling: for HubSpot's 190 / 10 s that is a burst of 9 and 18.1 calls/s.
+    """
+    capacity = max(1, math.floor(limit * burst_share))
+    rate = (limit - capacity) / interval_s
+    if rate <= 0:
+        raise ValueError(f"a limit of {limit} per {interval_s} s leaves no sustained rate")
+    return AsyncLimiter(capacity, capacity / rate)
+
+
+class Budget:
+    """One system's calls: create inside the running engine (aiolimiter binds to the event loop)."""
+
+    def __init__(
+        self,
+        system: str,
+        allotment: int,
+        store: StateStore,
+        *,
+        burst: AsyncLimiter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.system = system
+        self.allotment = allotment
+        self._store = store
+        self._burst = burst
+        self._clock = clock
+        self._minutes: deque[list[int]] = deque()  # [minute, calls], oldest first
+        self._used = 0
+        self.server_limit: int | None = None
+        """The server's own daily limit ("limited by Salesforce"), from its headers."""
+        self.server_remaining: int | None = None
+
+    async def load(self) -> None:
+        """Read the last 24 hours of calls back from the ledger (after a restart)."""
+        now = self._minute()
+        rows = await self._store.api_ledger(self.system, now - WINDOW_MINUTES + 1)
+        self._minutes = deque([m, c] for m, c in rows)
+        self._used = sum(c for _, c in rows)
+        await self._store.prune_api_ledger(now - WINDOW_MINUTES + 1)
+
+    def _minute(self) -> int:
+        return int(self._clock() // 60)
+
+    def _expire(self) -> int:
+        now = self._minute()
+        while self._minutes and self._minutes[0][0] <= now - WINDOW_MINUTES:
+            self._used -= self._minutes.popleft()[1]
+        return now
+
+    def used_24h(self) -> int:
+        self._expire()
+        return self._used
+
+    def remaining(self) -> int:
+        ours = self.allotment - self.used_24h()
+        if self.server_remaining is not None:
+            ours = min(ours, self.server_remaining)
+        return max(0, ours)
+
+    def resume_at(self, calls: int = 1) -> float:
+        """When ``calls`` more would fit in our allotment (the server's own window is its business)."""
+        self._expire()
+        excess = self._used + calls - self.allotment
+        for minute, count in self._minutes:
+            excess -= count
+            if excess <= 0:
+                return float((minute + WINDOW_MINUTES) * 60)
+        return self._clock()
+
+    async def acquire(self, calls: int = 1) -> None:
+        """Wait for burst room, then charge ``calls`` to the ledger; raises AllotmentExhausted."""
+        if self._burst is not None:
+            await self._burst.acquire(calls)
+        now = self._expire()
+        if calls > self.remaining():
+            if self.server_remaining is not None and self.server_remaining < calls:
+                # The server's window is rolling and its reset time is unknown: look again in a minute.
+                raise AllotmentExhausted(self.system, self._clock() + 60)
+            raise AllotmentExhausted(self.system, self.resume_at(calls))
+        if self._minutes and self._minutes[-1][0] == now:
+            self._minutes[-1][1] += calls
+        else:
+            self._minutes.append([now, calls])
+        self._used += calls
+        if self.server_remaining is not None:
+            self.server_remaining -= calls
+        await self._store.commit([AddApiCalls(self.system, now, calls)])
+
+    def observe(
+        self, *, used: int | None = None, limit: int | None = None, remaining: int | None = None
+    ) -> None:
+        """Correct from the server's usage headers (``Sforce-Limit-Info``, ``X-HubSpot-RateLimit-Daily*``)."""
+        if limit is not None:
+            self.server_limit = limit
+            if used is not None:
+                remaining = limit - used
+        if remaining is not None:
+            self.server_remaining = max(0, remaining)

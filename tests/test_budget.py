@@ -1,0 +1,79 @@
+"""The API budget over a real state file, with an injected clock instead of sleeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.budget import AllotmentExhausted, Budget, burst_limiter
+from engine.store import StateStore
+
+
+class FakeClock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def test_allotment_is_never_exceeded_and_survives_restart(tmp_path: Path) -> None:
+    clock = FakeClock(1_700_000_000.0)
+    path = tmp_path / "s.db"
+    async with await StateStore.open(path) as store:
+        budget = Budget("salesforce", 10, store, clock=clock)
+        await budget.load()
+        for _ in range(6):
+            await budget.acquire()
+        clock.t += 600  # ten minutes later
+        await budget.acquire(4)
+        with pytest.raises(AllotmentExhausted) as info:
+            await budget.acquire()
+        # Room comes back when the first minute's 6 calls leave the 24-hour window.
+        first_minute = 1_700_000_000 // 60
+        assert info.value.resume_at == (first_minute + 1440) * 60
+        assert budget.used_24h() == 10 and budget.remaining() == 0
+
+    async with await StateStore.open(path) as store:  # a restart: the ledger remembers
+        budget = Budget("salesforce", 10, store, clock=clock)
+        await budget.load()
+        assert budget.used_24h() == 10
+        with pytest.raises(AllotmentExhausted):
+            await budget.acquire()
+        clock.t = info.value.resume_at
+        assert budget.remaining() == 6
+        for _ in range(6):
+            await budget.acquire()
+        with pytest.raises(AllotmentExhausted):
+            await budget.acquire()
+        other = Budget("hubspot", 5, store, clock=clock)
+        await other.load()
+        assert other.used_24h() == 0
+
+
+async def test_server_headers_can_only_tighten_the_budget(tmp_path: Path) -> None:
+    clock = FakeClock(1_700_000_000.0)
+    async with await StateStore.open(tmp_path / "s.db") as store:
+        budget = Budget("salesforce", 1000, store, clock=clock)
+        await budget.load()
+        budget.observe(used=14_997, limit=15_000)  # the org is nearly out, whatever our share says
+        assert budget.server_limit == 15_000
+        assert budget.remaining() == 3
+        await budget.acquire(3)
+        with pytest.raises(AllotmentExhausted):
+            await budget.acquire()
+        budget.observe(remaining=500)
+        assert budget.remaining() == 500
+        budget.observe(remaining=5000)
+        assert budget.remaining() == 1000 - 3  # never more than our own allotment
+
+
+@pytest.mark.parametrize(("limit", "interval"), [(190, 10.0), (100, 10.0), (5, 1.0), (2, 1.0), (1000, 10.0)])
+def test_burst_limiter_fits_inside_the_servers_sliding_window(limit: int, interval: float) -> None:
+    limiter = burst_limiter(limit, interval)
+    capacity = limiter.max_rate
+    rate = limiter.max_rate / limiter.time_period
+    # Worst case in any window: a full bucket plus what drains during the window.
+    assert capacity + rate * interval <= limit + 1e-9
+    assert rate * interval >= 0.5 * limit  # and it still sustains most of the ceiling
