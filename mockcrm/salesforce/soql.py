@@ -1,0 +1,37 @@
+"""The SOQL engine of the mock Salesforce server: a pure parser and evaluator.
+
+Public interface (the rest of the mock imports only from here)::
+
+    query = parse_soql("SELECT Id, Name FROM Contact WHERE Name LIKE 'a%' ORDER BY Name LIMIT 10")
+    result = execute(query, records, fields)      # fields: {lower-case name: FieldInfo}
+    result.total_size, result.rows                # rows projected to the selected canonical names
+
+Both raise :class:`SoqlError` (and nothing else) for bad input; ``error_code``/``message`` are what
+Salesforce would put in its 400 body. :func:`lower_bound` lets the server pre-filter candidates with a
+datetime index (``WHERE SystemModstamp > … ORDER BY SystemModstamp, Id``).
+
+The implementation is split into soql_lexer (tokens, SoqlError), soql_parser (syntax tree),
+soql_values (typed comparison keys, FieldInfo) and soql_eval (closures, ordering, paging).
+"""
+
+from __future__ import annotations
+
+from mockcrm.salesforce.soql_eval import QueryResult, execute, like_matcher, lower_bound
+from mockcrm.salesforce.soql_lexer import MAX_QUERY_LENGTH, SoqlError
+from mockcrm.salesforce.soql_parser import MAX_OFFSET, SoqlQuery, parse_soql
+from mockcrm.salesforce.soql_values import FieldInfo, canonical_id, format_instant
+
+__all__ = [
+    "MAX_OFFSET",
+    "MAX_QUERY_LENGTH",
+    "FieldInfo",
+    "QueryResult",
+    "SoqlError",
+    "SoqlQuery",
+    "canonical_id",
+    "execute",
+    "format_instant",
+    "like_matcher",
+    "lower_bound",
+    "parse_soql",
+]
