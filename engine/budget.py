@@ -22,6 +22,7 @@ from engine.store import StateStore
 from engine.store_types import AddApiCalls
 
 WINDOW_MINUTES = 1440
+SERVER_FIGURE_TTL_S = 60.0
 
 
 class AllotmentExhausted(CrmsyncError):
@@ -70,6 +71,7 @@ class Budget:
         self.server_limit: int | None = None
         """The server's own daily limit ("limited by Salesforce"), from its headers."""
         self.server_remaining: int | None = None
+        self._server_seen_at = 0.0
 
     async def load(self) -> None:
         """Read the last 24 hours of calls back from the ledger (after a restart)."""
@@ -92,11 +94,24 @@ class Budget:
         self._expire()
         return self._used
 
+    def _server_remaining(self) -> int | None:
+        # The server's figure is a snapshot of a window that keeps rolling: trust it for a minute,
+        # then let one call through to read a fresh one (otherwise a 0 would block us forever).
+        if self.server_remaining is None or self._clock() - self._server_seen_at > SERVER_FIGURE_TTL_S:
+            return None
+        return self.server_remaining
+
     def remaining(self) -> int:
         ours = self.allotment - self.used_24h()
-        if self.server_remaining is not None:
-            ours = min(ours, self.server_remaining)
+        server = self._server_remaining()
+        if server is not None:
+            ours = min(ours, server)
         return max(0, ours)
+
+    def server_exhausted(self) -> float:
+        """The server refused for its own daily limit: no calls for a while; returns when to retry."""
+        self.observe(remaining=0)
+        return self._clock() + SERVER_FIGURE_TTL_S
 
     def resume_at(self, calls: int = 1) -> float:
         """When ``calls`` more would fit in our allotment (the server's own window is its business)."""
@@ -114,9 +129,10 @@ class Budget:
             await self._burst.acquire(calls)
         now = self._expire()
         if calls > self.remaining():
-            if self.server_remaining is not None and self.server_remaining < calls:
-                # The server's window is rolling and its reset time is unknown: look again in a minute.
-                raise AllotmentExhausted(self.system, self._clock() + 60)
+            server = self._server_remaining()
+            if server is not None and server < calls:
+                # The server's window is rolling and its reset time is unknown: look again later.
+                raise AllotmentExhausted(self.system, self._server_seen_at + SERVER_FIGURE_TTL_S)
             raise AllotmentExhausted(self.system, self.resume_at(calls))
         if self._minutes and self._minutes[-1][0] == now:
             self._minutes[-1][1] += calls
@@ -137,3 +153,4 @@ class Budget:
                 remaining = limit - used
         if remaining is not None:
             self.server_remaining = max(0, remaining)
+            self._server_seen_at = self._clock()

@@ -18,3 +18,31 @@ class StateFileError(CrmsyncError):
         super().__init__(f"state file {path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+class AuthFailed(CrmsyncError):
+    """The CRM refused our credentials (401/403 auth): nothing will sync until the token is fixed."""
+
+    def __init__(self, system: str, detail: str) -> None:
+        super().__init__(f"{system} refused the credentials: {detail}")
+        self.system = system
+
+
+class Transient(CrmsyncError):
+    """A failure worth retrying later: 5xx, timeouts, dropped connections, rate limits that outlived
+    the retries. Back-pressure, never a record error."""
+
+    def __init__(self, system: str, detail: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(f"{system}: {detail}")
+        self.system = system
+        self.retry_after_s = retry_after_s
+
+
+class RequestRejected(CrmsyncError):
+    """The CRM rejected a whole request (4xx) in a way a retry cannot fix: our bug or bad config."""
+
+    def __init__(self, system: str, status: int, detail: str) -> None:
+        super().__init__(f"{system} rejected a request with {status}: {detail}")
+        self.system = system
+        self.status = status
+        self.detail = detail

@@ -77,3 +77,17 @@ def test_burst_limiter_fits_inside_the_servers_sliding_window(limit: int, interv
     # Worst case in any window: a full bucket plus what drains during the window.
     assert capacity + rate * interval <= limit + 1e-9
     assert rate * interval >= 0.5 * limit  # and it still sustains most of the ceiling
+
+
+async def test_a_server_figure_expires_so_a_zero_cannot_block_forever(tmp_path: Path) -> None:
+    clock = FakeClock(1_700_000_000.0)
+    async with await StateStore.open(tmp_path / "s.db") as store:
+        budget = Budget("hubspot", 1000, store, clock=clock)
+        await budget.load()
+        resume = budget.server_exhausted()
+        with pytest.raises(AllotmentExhausted) as info:
+            await budget.acquire()
+        assert info.value.resume_at == resume == clock.t + 60
+        clock.t = resume + 1
+        await budget.acquire()  # one call may go and read a fresh figure
+        assert budget.used_24h() == 1

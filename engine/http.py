@@ -1,0 +1,133 @@
+"""One place where crmsync speaks HTTP: budget, retries and back-pressure for both CRMs.
+
+Every attempt is charged to the system's budget *before* it is sent. Rate limits, 5xx answers,
+timeouts and dropped connections are retried with backoff (they are back-pressure, never record
+errors); only idempotent operations go through here (reads, updates and upserts on external ids —
+crmsync never issues a plain create), so a retry after a lost reply can never duplicate a record.
+What a CRM says about a request (2xx and the remaining 4xx) goes back to the caller to interpret.
+"""
+
+from __future__ import annotations
+
+import random
+import ssl
+from collections.abc import Mapping
+from enum import Enum, auto
+from typing import Protocol
+
+import aiohttp
+import anyio
+import msgspec
+from loguru import logger
+
+from engine.budget import AllotmentExhausted, Budget
+from engine.errors import AuthFailed, Transient
+
+
+class Verdict(Enum):
+    RETURN = auto()
+    """Give the response to the caller (success, or a 4xx only the caller can interpret)."""
+    RETRY = auto()
+    """Back-pressure or a passing fault: wait and try again."""
+    EXHAUSTED = auto()
+    """The server's own daily limit is used up: pause this direction."""
+    AUTH = auto()
+
+
+class Response(msgspec.Struct, frozen=True):
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Policy(Protocol):
+    """What differs between the CRMs: how they report usage, limits and auth failures."""
+
+    def observe(self, budget: Budget, headers: Mapping[str, str]) -> None: ...
+
+    def judge(self, response: Response) -> tuple[Verdict, float | None]:
+        """The verdict and, for RETRY, how long to wait (None = use the backoff)."""
+        ...
+
+
+def ssl_context(ca_file: str | None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if ca_file:
+        ctx.load_verify_locations(ca_file)
+    return ctx
+
+
+def make_session(connections: int, ca_file: str | None = None) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=connections, ssl=ssl_context(ca_file), ttl_dns_cache=300)
+    timeout = aiohttp.ClientTimeout(total=120, sock_connect=10, sock_read=90)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)
+
+
+class HttpClient:
+    """Authenticated, budgeted, retrying requests against one CRM."""
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        token: str,
+        budget: Budget,
+        session: aiohttp.ClientSession,
+        policy: Policy,
+        *,
+        max_attempts: int = 6,
+        backoff_s: float = 0.5,
+    ) -> None:
+        self.system = system
+        self.base_url = base_url.rstrip("/")
+        self._auth = {"Authorization": f"Bearer {token}"}
+        self.budget = budget
+        self._session = session
+        self._policy = policy
+        self._max_attempts = max_attempts
+        self._backoff_s = backoff_s
+        self._log = logger.bind(system=system)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        url = path if path.startswith("http") else self.base_url + path
+        sent_headers = {**self._auth, **(headers or {})}
+        if body is not None:
+            sent_headers.setdefault("Content-Type", "application/json")
+        problem = "no attempt made"
+        for attempt in range(1, self._max_attempts + 1):
+            await self.budget.acquire()
+            wait: float | None = None
+            try:
+                async with self._session.request(
+                    method, url, params=params, data=body, headers=sent_headers
+                ) as resp:
+                    response = Response(resp.status, dict(resp.headers), await resp.read())
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                # Includes a write whose reply was lost: safe to repeat, as every write is idempotent.
+                problem = f"{method} {path}: {type(exc).__name__} {exc}".strip()
+            else:
+                self._policy.observe(self.budget, response.headers)
+                verdict, wait = self._policy.judge(response)
+                if verdict is Verdict.RETURN:
+                    return response
+                if verdict is Verdict.AUTH:
+                    raise AuthFailed(self.system, f"HTTP {response.status} on {method} {path}")
+                if verdict is Verdict.EXHAUSTED:
+                    raise AllotmentExhausted(self.system, self.budget.server_exhausted())
+                problem = f"{method} {path}: HTTP {response.status} {response.body[:200]!r}"
+            delay = wait if wait is not None else self._backoff(attempt)
+            self._log.debug("retrying in {:.2f}s (attempt {}): {}", delay, attempt, problem)
+            await anyio.sleep(delay)
+        raise Transient(self.system, f"gave up after {self._max_attempts} attempts: {problem}")
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, capped at 30 s."""
+        return random.uniform(0, min(30.0, self._backoff_s * 2 ** (attempt - 1)))
