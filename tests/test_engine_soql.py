@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from simple_salesforce import format_soql
+from simple_salesforce.format import format_soql
 
 from engine.soql import datetime_literal, identifier, quote, quote_like, quote_list
 
