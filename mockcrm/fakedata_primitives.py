@@ -39,8 +39,7 @@ _CORE_SLUGS = tuple(_slug(n) for n in w.COMPANY_CORES)
 _CALLING_CODES = {
     "United States": "1", "Canada": "1", "Australia": "61", "Mexico": "52", "United Kingdom": "44",
     "Ireland": "353", "Germany": "49", "France": "33", "Netherlands": "31", "Spain": "34", "Italy": "39",
-    "Sweden": "46", "Denmark": "45", "Switzerland": "41", "Austria": "43", "Poland": "48",
-    "Singapore": "65", "Japan": "81", "India": "91", "Brazil": "55",
+    "Sweden": "46", "Switzerland": "41", "New Zealand": "64", "Japan": "81", "India": "91", "Brazil": "55",
 }  # fmt: skip
 _UPPER = "ABCDEFGHJKLMNPRSTVWXYZ"
 

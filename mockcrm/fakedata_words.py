@@ -99,7 +99,8 @@ STREET_NAMES: tuple[str, ...] = (
 STREET_KINDS: tuple[str, ...] = ("St", "Ave", "Blvd", "Rd", "Ln", "Dr", "Way", "Ct", "Pl", "Pkwy")
 
 # (city, state or province, country, postal-code style). States and countries are the full names
-# Salesforce's state and country picklists accept; "" means the country has no state picklist here.
+# Salesforce's state and country picklists accept (only countries the Salesforce mock lists);
+# "" means no state, as for countries without a state picklist.
 US = "United States"
 LOCATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("New York", "New York", US, "us"), ("Buffalo", "New York", US, "us"),
@@ -132,9 +133,9 @@ LOCATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("Dublin", "", "Ireland", "eu"), ("Berlin", "", "Germany", "eu"), ("Munich", "", "Germany", "eu"),
     ("Paris", "", "France", "eu"), ("Lyon", "", "France", "eu"), ("Amsterdam", "", "Netherlands", "eu"),
     ("Madrid", "", "Spain", "eu"), ("Barcelona", "", "Spain", "eu"), ("Milan", "", "Italy", "eu"),
-    ("Stockholm", "", "Sweden", "eu"), ("Copenhagen", "", "Denmark", "eu"),
+    ("Stockholm", "", "Sweden", "eu"), ("Auckland", "", "New Zealand", "au"),
     ("Zurich", "", "Switzerland", "eu"),
-    ("Vienna", "", "Austria", "eu"), ("Warsaw", "", "Poland", "eu"), ("Singapore", "", "Singapore", "eu"),
+    ("Osaka", "", "Japan", "eu"), ("Hamburg", "", "Germany", "eu"), ("Mumbai", "", "India", "eu"),
     ("Tokyo", "", "Japan", "eu"), ("Bangalore", "", "India", "eu"), ("São Paulo", "", "Brazil", "eu"),
 )  # fmt: skip
 

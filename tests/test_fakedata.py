@@ -40,6 +40,26 @@ REQUIRED = {
     "User": {"Username", "Email", "LastName"},
     "Event": {"StartDateTime"},
 }
+# The countries of the Salesforce mock's state/country picklists (real names).
+COUNTRIES = {
+    "United States",
+    "Canada",
+    "United Kingdom",
+    "Germany",
+    "France",
+    "Spain",
+    "Italy",
+    "Netherlands",
+    "Ireland",
+    "Australia",
+    "New Zealand",
+    "Japan",
+    "India",
+    "Brazil",
+    "Mexico",
+    "Sweden",
+    "Switzerland",
+}
 EMAIL = re.compile(r"^[a-z0-9.]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SF_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")
@@ -86,6 +106,8 @@ def check_salesforce(sobject: str, fields: dict[str, object]) -> None:
             assert isinstance(value, str) and EMAIL.match(value), value
         if name == "LeadSource":
             assert value in LEAD_SOURCES
+        if name.endswith("Country") and value is not None:
+            assert value in COUNTRIES, value
         if name.endswith("State") and value is not None:
             # State and country picklists: a state needs its country.
             assert fields[name[: -len("State")] + "Country"], fields
