@@ -1,0 +1,145 @@
+"""Change streams: read one (system, object) incrementally from a persisted cursor.
+
+The cursor is a ``(modification time, id)`` pair: everything up to it is durably handled. Three
+things make that harder than "remember the newest timestamp":
+
+- many records can share one timestamp, across page boundaries — so order is ``(ts, id)`` and the
+  cursor carries the id as well;
+- a record may become visible *after* records with later timestamps were read (a transaction
+  committing late, clock skew between the CRM's nodes) — so every poll looks back ``overlap_ms``
+  before the cursor and delivers what it has not delivered before;
+- changes are handled concurrently and finish out of order — so the cursor advances only to the
+  *low watermark*: the newest change such that it and every change before it are done.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import msgspec
+
+from engine.store import StateStore
+from engine.store_types import Cursor, PutCursor
+
+
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    """One record as a change stream saw it: its current mapped values, or its deletion."""
+
+    system: str
+    object: str
+    """HubSpot object type or Salesforce sObject."""
+    record_id: str
+    modified_ms: int
+    values: dict[str, Any] = msgspec.field(default_factory=dict)
+    deleted: bool = False
+
+
+class ChangeSource(Protocol):
+    """One page of changes at a time, oldest first in ``(modified_ms, record_id)`` order."""
+
+    async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
+        """Changes modified at or after ``since_ms``; ``token`` continues a previous page.
+        Returns the next token, or None when this pass is complete."""
+        ...
+
+
+class Ticket:
+    """Handed out with each delivered change; the handler calls ``done()`` once it is durable."""
+
+    __slots__ = ("done_flag", "key")
+
+    def __init__(self, key: tuple[int, str]) -> None:
+        self.key = key
+        self.done_flag = False
+
+    def done(self) -> None:
+        self.done_flag = True
+
+
+Deliver = Callable[[Change, Ticket], Awaitable[None]]
+
+
+class ChangeStream:
+    def __init__(
+        self, name: str, source: ChangeSource, store: StateStore, *, overlap_ms: int = 60_000
+    ) -> None:
+        self.name = name
+        self._source = source
+        self._store = store
+        self._overlap_ms = overlap_ms
+        self.cursor = Cursor(ts_ms=0, last_id="")
+        self._saved = self.cursor
+        self._in_flight: deque[Ticket] = deque()
+        # (id, modified_ms) delivered inside the look-back window, so an overlap re-read is skipped.
+        self._recent: dict[str, int] = {}
+        self.delivered = 0
+
+    async def load(self, initial_ms: int) -> None:
+        """Resume from the saved cursor, or start at ``initial_ms`` (a new state file: nothing
+        that already exists syncs by itself)."""
+        saved = await self._store.cursor(self.name)
+        if saved is None:
+            saved = Cursor(ts_ms=initial_ms, last_id="")
+            await self._store.commit([PutCursor(self.name, saved)])
+        self.cursor = self._saved = saved
+
+    async def poll(self, deliver: Deliver) -> int:
+        """One pass over everything modified since the cursor (minus the overlap); returns how many
+        changes were delivered. ``deliver`` may block (bounded mailboxes): that is back-pressure."""
+        since = max(0, self.cursor.ts_ms - self._overlap_ms)
+        token: str | None = None
+        count = 0
+        while True:
+            changes, token = await self._source.page(since, token)
+            for change in changes:
+                if self._seen(change):
+                    continue
+                self._recent[change.record_id] = change.modified_ms
+                ticket = Ticket((change.modified_ms, change.record_id))
+                self._in_flight.append(ticket)
+                count += 1
+                await deliver(change, ticket)
+            self._advance()
+            if token is None:
+                break
+        self.delivered += count
+        self._forget_old()
+        return count
+
+    def _seen(self, change: Change) -> bool:
+        key = (change.modified_ms, change.record_id)
+        cursor = (self.cursor.ts_ms, self.cursor.last_id)
+        if key > cursor:
+            return self._recent.get(change.record_id) == change.modified_ms
+        if key == cursor or self._overlap_ms == 0:
+            return True
+        # Inside the look-back window: new only if this version was never delivered (late-visible).
+        return self._recent.get(change.record_id, -1) >= change.modified_ms or (
+            change.modified_ms < self.cursor.ts_ms - self._overlap_ms
+        )
+
+    def _advance(self) -> None:
+        while self._in_flight and self._in_flight[0].done_flag:
+            ts, rid = self._in_flight.popleft().key
+            if (ts, rid) > (self.cursor.ts_ms, self.cursor.last_id):
+                self.cursor = Cursor(ts_ms=ts, last_id=rid)
+
+    def _forget_old(self) -> None:
+        horizon = self.cursor.ts_ms - self._overlap_ms
+        if len(self._recent) > 1024:
+            self._recent = {k: v for k, v in self._recent.items() if v >= horizon}
+
+    @property
+    def idle(self) -> bool:
+        """Every delivered change is done."""
+        self._advance()
+        return not self._in_flight
+
+    async def checkpoint(self) -> None:
+        """Persist the low watermark (cheap when it has not moved)."""
+        self._advance()
+        if self.cursor != self._saved:
+            await self._store.commit([PutCursor(self.name, self.cursor)])
+            self._saved = self.cursor
