@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 
 from hypothesis import HealthCheck, given, settings
@@ -263,3 +263,37 @@ def test_like_has_no_catastrophic_backtracking() -> None:
     worker.start()
     worker.join(timeout=120)
     assert outcome == [False]
+
+
+# -- presorted_by: the early-stopping path gives exactly the full computation's rows --------------------
+_BY_STAMP = sorted(_MANY, key=lambda r: str(r["SystemModstamp"]))
+
+
+@FUZZ
+@given(
+    _conditions(),
+    st.sampled_from(["SystemModstamp", "SystemModstamp, Id", "SystemModstamp ASC, LastName DESC", "Id"]),
+    st.integers(0, 70),
+    st.integers(0, 70),
+)
+def test_presorted_matches_full_scan(cond: str, order: str, limit: int, offset: int) -> None:
+    query = parse_soql(f"SELECT Id FROM Contact WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}")
+    full = execute(query, _BY_STAMP, FIELDS)
+    fast = execute(query, iter(_BY_STAMP), FIELDS, presorted_by="systemmodstamp")
+    assert fast == full
+
+
+def test_presorted_stops_early() -> None:
+    # The early stop is observable: records past the cut-off are never pulled from the iterator.
+    pulled: list[object] = []
+
+    def source() -> Iterator[dict[str, object]]:
+        for r in _BY_STAMP:
+            pulled.append(r["Id"])
+            yield r
+
+    query = parse_soql("SELECT Id FROM Contact ORDER BY SystemModstamp, Id LIMIT 3")
+    rows = execute(query, source(), FIELDS, presorted_by="systemmodstamp").rows
+    assert rows == execute(query, _BY_STAMP, FIELDS).rows
+    # 20 records share the first stamp: all of them are read (ties), the next one stops the scan.
+    assert len(pulled) == 21

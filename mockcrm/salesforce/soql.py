@@ -16,8 +16,9 @@ soql_values (typed comparison keys, FieldInfo) and soql_eval (closures, ordering
 
 from __future__ import annotations
 
-from mockcrm.salesforce.soql_eval import QueryResult, execute, like_matcher, lower_bound
+from mockcrm.salesforce.soql_eval import QueryResult, execute, lower_bound
 from mockcrm.salesforce.soql_lexer import MAX_QUERY_LENGTH, SoqlError
+from mockcrm.salesforce.soql_match import like_matcher
 from mockcrm.salesforce.soql_parser import MAX_OFFSET, SoqlQuery, parse_soql
 from mockcrm.salesforce.soql_values import FieldInfo, canonical_id, format_instant
 

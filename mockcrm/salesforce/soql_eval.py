@@ -4,8 +4,6 @@ execution, then filter, order (heapq when LIMITed), page and project."""
 from __future__ import annotations
 
 import heapq
-import operator
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +11,14 @@ from typing import Any
 import msgspec
 
 from mockcrm.salesforce.soql_lexer import SoqlError, positioned
+from mockcrm.salesforce.soql_match import (
+    Predicate,
+    Record,
+    datetime_ordered,
+    like_matcher,
+    ordered,
+    range_predicate,
+)
 from mockcrm.salesforce.soql_parser import (
     BoolOp,
     Compare,
@@ -22,12 +28,12 @@ from mockcrm.salesforce.soql_parser import (
     FieldRef,
     InList,
     Like,
-    Literal,
     Not,
     SoqlQuery,
 )
 from mockcrm.salesforce.soql_values import (
     BOOL,
+    DATETIME,
     RECORD_KEY,
     TEXT,
     FieldInfo,
@@ -38,22 +44,12 @@ from mockcrm.salesforce.soql_values import (
     parse_datetime_literal,
 )
 
-Record = Mapping[str, object]
-Predicate = Callable[[Record], bool]
 SortKey = Callable[[Record], tuple[int, Any]]
 
 
 class QueryResult(msgspec.Struct):
     total_size: int
     rows: list[dict[str, object]]  # projected: selected fields, canonical names & order; [] for COUNT()
-
-
-_OPS: dict[str, Callable[[Key, Key], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
 
 
 class _Compiler:
@@ -90,9 +86,7 @@ class _Compiler:
     def condition(self, cond: Condition) -> Predicate:
         if isinstance(cond, BoolOp):
             preds = [self.condition(item) for item in cond.items]
-            if cond.op == "AND":
-                return lambda r: all(p(r) for p in preds)
-            return lambda r: any(p(r) for p in preds)
+            return _all(preds) if cond.op == "AND" else _any(preds)
         if isinstance(cond, Not):
             inner = self.condition(cond.inner)
             return lambda r: not inner(r)
@@ -111,7 +105,7 @@ class _Compiler:
             raise self.bad_operator(cond.field, info)
         if cond.value.kind == "dateliteral":
             low, high = literal_range(self.text, cond.value, info, self.now)
-            return _range_predicate(name, key, op, low, high)
+            return range_predicate(name, key, op, low, high)
         lit = literal_key(self.text, cond.value, info)
         if lit is None:
             # null compares only by (in)equality; an ordering against null matches nothing.
@@ -125,8 +119,9 @@ class _Compiler:
         if op == "!=":
             # Unlike SQL, SOQL's != matches records where the field is null.
             return lambda r: key(r.get(name)) != lit
-        fn = _OPS[op]
-        return lambda r: (k := key(r.get(name))) is not None and fn(k, lit)
+        if category(info) == DATETIME and isinstance(lit, str):
+            return datetime_ordered(name, op, lit)
+        return ordered(name, key, op, lit)
 
     def in_list(self, cond: InList) -> Predicate:
         info = self.resolve(cond.field)
@@ -160,6 +155,17 @@ class _Compiler:
         # (reverse=True) the ranks flip meaning, hence the XOR.
         null_rank, value_rank = (0, 1) if nulls_first != descending else (1, 0)
 
+        if category(info) == DATETIME:
+
+            def sk_datetime(r: Record) -> tuple[int, Any]:
+                v = r.get(name)
+                if type(v) is str and len(v) == 28 and v[23] == "+":  # canonical: its own key
+                    return (value_rank, v)
+                k = key(v)
+                return (null_rank, "") if k is None else (value_rank, k)
+
+            return sk_datetime
+
         def sk(r: Record) -> tuple[int, Any]:
             k = key(r.get(name))
             return (null_rank, 0) if k is None else (value_rank, k)
@@ -167,67 +173,38 @@ class _Compiler:
         return sk
 
 
-def _range_predicate(
-    name: str, key: Callable[[object], Key | None], op: str, low: str, high: str
-) -> Predicate:
-    """A relative date literal is a [low, high) range: '=' means inside it, '<' before it, etc."""
-
-    def get(r: Record) -> str | None:
-        k = key(r.get(name))
-        return k if isinstance(k, str) else None
-
-    if op == "=":
-        return lambda r: (k := get(r)) is not None and low <= k < high
-    if op == "!=":
-        return lambda r: (k := get(r)) is None or not low <= k < high
-    if op == "<":
-        return lambda r: (k := get(r)) is not None and k < low
-    if op == "<=":
-        return lambda r: (k := get(r)) is not None and k < high
-    if op == ">":
-        return lambda r: (k := get(r)) is not None and k >= high
-    return lambda r: (k := get(r)) is not None and k >= low
+def _all(preds: list[Predicate]) -> Predicate:
+    # Nested closures for short lists: all() over a generator costs a frame per record.
+    if len(preds) == 2:
+        a, b = preds
+        return lambda r: a(r) and b(r)
+    if len(preds) == 3:
+        a, b, c = preds
+        return lambda r: a(r) and b(r) and c(r)
+    return lambda r: all(p(r) for p in preds)
 
 
-def like_matcher(pattern: Literal) -> Callable[[str], bool]:
-    """Case-insensitive LIKE without backtracking blow-ups.
+def _any(preds: list[Predicate]) -> Predicate:
+    if len(preds) == 2:
+        a, b = preds
+        return lambda r: a(r) or b(r)
+    if len(preds) == 3:
+        a, b, c = preds
+        return lambda r: a(r) or b(r) or c(r)
+    return lambda r: any(p(r) for p in preds)
 
-    The pattern is split on unescaped ``%`` into fixed-length segments (``_`` = any one character);
-    the first is anchored at the start, the last at the end, and each middle one is matched at its
-    leftmost position — optimal for fixed-length segments, so matching is O(len(value) × len(pattern)).
-    """
-    value, wild = pattern.value, set(pattern.wildcards)
-    segments: list[list[str]] = [[]]
-    for i, ch in enumerate(value):
-        if i in wild and ch == "%":
-            segments.append([])
-        elif i in wild:
-            segments[-1].append(".")
-        else:
-            segments[-1].append(re.escape(ch))
-    flags = re.IGNORECASE | re.DOTALL
-    compiled = [re.compile("".join(seg), flags) for seg in segments]
-    lengths = [len(seg) for seg in segments]
-    if len(compiled) == 1:
-        only = compiled[0]
-        return lambda v: only.fullmatch(v) is not None
-    first, middle, last = compiled[0], compiled[1:-1], compiled[-1]
-    last_len = lengths[-1]
 
-    def match(v: str) -> bool:
-        m = first.match(v)
-        if m is None:
-            return False
-        pos = m.end()
-        for seg in middle:
-            m = seg.search(v, pos)
-            if m is None:
-                return False
-            pos = m.end()
-        start = len(v) - last_len
-        return start >= pos and last.fullmatch(v, start) is not None
-
-    return match
+def _combined(keys: list[SortKey]) -> Callable[[Record], Any]:
+    # Explicit tuples for the common short lists: a generator per record is markedly slower.
+    if len(keys) == 1:
+        return keys[0]
+    if len(keys) == 2:
+        k1, k2 = keys
+        return lambda r: (k1(r), k2(r))
+    if len(keys) == 3:
+        k1, k2, k3 = keys
+        return lambda r: (k1(r), k2(r), k3(r))
+    return lambda r: tuple(k(r) for k in keys)
 
 
 def _order(records: list[Record], compiler: _Compiler, query: SoqlQuery, limit: int | None) -> list[Record]:
@@ -236,10 +213,7 @@ def _order(records: list[Record], compiler: _Compiler, query: SoqlQuery, limit: 
     if all(o.descending == items[0].descending for o in items):
         descending = items[0].descending
 
-        def key(r: Record) -> tuple[tuple[int, Any], ...]:
-            return tuple(k(r) for k in keys)
-
-        single = keys[0] if len(keys) == 1 else key
+        single = _combined(keys)
         if limit is not None and limit < len(records) // 4:
             # nsmallest/nlargest keep the stable order of sorted(): ties stay in input order.
             pick = heapq.nlargest if descending else heapq.nsmallest
@@ -252,17 +226,55 @@ def _order(records: list[Record], compiler: _Compiler, query: SoqlQuery, limit: 
     return out
 
 
+def _presorted_primary(query: SoqlQuery, compiler: _Compiler, presorted_by: str | None) -> SortKey | None:
+    """The first ORDER BY key when the records' given order already is that ordering, else None."""
+    if presorted_by is None or not query.order_by or query.is_count or query.is_aggregate:
+        return None
+    first = query.order_by[0]
+    if first.descending or not first.nulls_first:
+        return None
+    if compiler.resolve(first.field).name.lower() != presorted_by.lower():
+        return None
+    return compiler.sort_key(first.field, first.nulls_first, first.descending)
+
+
+def _take_presorted(
+    records: Iterable[Record], pred: Predicate | None, primary: SortKey, end: int
+) -> list[Record]:
+    """The matches that can reach the first ``end`` rows: the first ``end`` ones plus any that tie
+    with the last of them on the primary key (later keys may still move those forward)."""
+    if end <= 0:
+        return []
+    taken: list[Record] = []
+    boundary: tuple[int, Any] | None = None
+    for r in records:
+        if pred is not None and not pred(r):
+            continue
+        if boundary is not None and primary(r) != boundary:
+            break
+        taken.append(r)
+        if boundary is None and len(taken) >= end:
+            boundary = primary(r)
+    return taken
+
+
 def execute(
     query: SoqlQuery,
     records: Iterable[Record],
     fields: Mapping[str, FieldInfo],
     *,
     now: datetime | None = None,
+    presorted_by: str | None = None,
 ) -> QueryResult:
     """Run ``query`` over ``records`` (the caller chose which are visible); raises SoqlError.
 
     ``fields`` is keyed by lower-case field name. ``now`` anchors relative date literals (TODAY, …);
     pass the mock clock's time.
+
+    ``presorted_by`` (optional, a lower-case field name) promises that ``records`` arrive in ascending
+    order of that field, nulls first (e.g. from the server's SystemModstamp index). When the query is
+    ``… ORDER BY <that field> [ASC][, …] LIMIT n``, evaluation then stops shortly after the first
+    OFFSET+LIMIT matches instead of scanning every record; results are identical.
     """
     compiler = _Compiler(query, fields, now or datetime.now(UTC))
     columns: list[tuple[str, FieldInfo]] = []  # (output name, field)
@@ -298,7 +310,12 @@ def execute(
     for o in query.order_by:
         compiler.resolve(o.field)
 
-    matched = [r for r in records if pred(r)] if pred is not None else list(records)
+    end = None if query.limit is None else query.offset + query.limit
+    primary = _presorted_primary(query, compiler, presorted_by)
+    if primary is not None and end is not None:
+        matched = _take_presorted(records, pred, primary, end)
+    else:
+        matched = [r for r in records if pred(r)] if pred is not None else list(records)
 
     if any(isinstance(item, CountAll) for item in query.select):
         total = max(0, len(matched) - query.offset)
@@ -316,7 +333,6 @@ def execute(
             rows = rows[: query.limit]
         return QueryResult(len(rows), rows)
 
-    end = None if query.limit is None else query.offset + query.limit
     if query.order_by:
         matched = _order(matched, compiler, query, end)
     page = matched[query.offset : end]
