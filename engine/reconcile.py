@@ -143,7 +143,10 @@ def _create_salesforce(
         except CanonicalError as exc:
             notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.ERROR, str(exc)))
             continue
-        if value is None or rule is SyncRule.DONT_SYNC:
+        if rule is SyncRule.DONT_SYNC:
+            continue
+        if value is None:
+            bases[m.key] = None  # blank here, and blank in the record about to be created
             continue
         if rule in _NOT_ON_SF_CREATE or m.formula:
             reason = f"{rule.value}: HubSpot's value is not sent when creating in Salesforce"
@@ -177,7 +180,10 @@ def _create_hubspot(salesforce: SalesforceRecord, mappings: Sequence[FieldMappin
         except CanonicalError as exc:
             notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.ERROR, str(exc)))
             continue
-        if value is None or rule is SyncRule.DONT_SYNC:
+        if rule is SyncRule.DONT_SYNC:
+            continue
+        if value is None:
+            bases[m.key] = None  # blank here, and blank in the record about to be created
             continue
         if rule in _NOT_ON_HS_CREATE:
             reason = f"{rule.value}: Salesforce's value is not sent when creating in HubSpot"
