@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from simple_salesforce.format import format_soql
 
 from mockcrm.salesforce.soql import SoqlError, execute, parse_soql
-from mockcrm.salesforce.soql_parser import Compare, Like
+from mockcrm.salesforce.soql_ast import Compare, Like
 from tests.test_soql_data import FIELDS, rec
 
 TRICKY = [

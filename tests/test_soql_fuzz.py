@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockcrm.salesforce.soql import QueryResult, SoqlError, execute, like_matcher, parse_soql
-from mockcrm.salesforce.soql_parser import Literal
+from mockcrm.salesforce.soql_ast import Literal
 from tests.test_soql_data import FIELDS, RECORDS, rec
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

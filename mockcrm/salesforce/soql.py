@@ -11,15 +11,17 @@ Salesforce would put in its 400 body. :func:`lower_bound` lets the server pre-fi
 datetime index (``WHERE SystemModstamp > … ORDER BY SystemModstamp, Id``).
 
 The implementation is split into soql_lexer (tokens, SoqlError), soql_parser (syntax tree),
-soql_values (typed comparison keys, FieldInfo) and soql_eval (closures, ordering, paging).
+soql_ast (nodes), soql_values (typed comparison keys, FieldInfo), soql_match (per-record predicates)
+and soql_eval (compiling, ordering, paging).
 """
 
 from __future__ import annotations
 
+from mockcrm.salesforce.soql_ast import SoqlQuery
 from mockcrm.salesforce.soql_eval import QueryResult, execute, lower_bound
 from mockcrm.salesforce.soql_lexer import MAX_QUERY_LENGTH, SoqlError
 from mockcrm.salesforce.soql_match import like_matcher
-from mockcrm.salesforce.soql_parser import MAX_OFFSET, SoqlQuery, parse_soql
+from mockcrm.salesforce.soql_parser import MAX_OFFSET, parse_soql
 from mockcrm.salesforce.soql_values import FieldInfo, canonical_id, format_instant
 
 __all__ = [

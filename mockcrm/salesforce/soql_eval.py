@@ -3,23 +3,12 @@ execution, then filter, order (heapq when LIMITed), page and project."""
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 
-from mockcrm.salesforce.soql_lexer import SoqlError, positioned
-from mockcrm.salesforce.soql_match import (
-    Predicate,
-    Record,
-    datetime_ordered,
-    like_matcher,
-    ordered,
-    range_predicate,
-)
-from mockcrm.salesforce.soql_parser import (
+from mockcrm.salesforce.soql_ast import (
     BoolOp,
     Compare,
     Condition,
@@ -31,6 +20,18 @@ from mockcrm.salesforce.soql_parser import (
     Not,
     SoqlQuery,
 )
+from mockcrm.salesforce.soql_lexer import SoqlError, positioned
+from mockcrm.salesforce.soql_match import (
+    Predicate,
+    Record,
+    all_of,
+    any_of,
+    datetime_ordered,
+    like_matcher,
+    ordered,
+    range_predicate,
+)
+from mockcrm.salesforce.soql_order import SortKey, order_records, sort_key, take_presorted
 from mockcrm.salesforce.soql_values import (
     BOOL,
     DATETIME,
@@ -43,8 +44,6 @@ from mockcrm.salesforce.soql_values import (
     literal_range,
     parse_datetime_literal,
 )
-
-SortKey = Callable[[Record], tuple[int, Any]]
 
 
 class QueryResult(msgspec.Struct):
@@ -86,7 +85,7 @@ class _Compiler:
     def condition(self, cond: Condition) -> Predicate:
         if isinstance(cond, BoolOp):
             preds = [self.condition(item) for item in cond.items]
-            return _all(preds) if cond.op == "AND" else _any(preds)
+            return all_of(preds) if cond.op == "AND" else any_of(preds)
         if isinstance(cond, Not):
             inner = self.condition(cond.inner)
             return lambda r: not inner(r)
@@ -148,82 +147,7 @@ class _Compiler:
 
     # -- ORDER BY ----------------------------------------------------------------------------------
     def sort_key(self, ref: FieldRef, nulls_first: bool, descending: bool) -> SortKey:
-        info = self.resolve(ref)
-        name = info.name
-        key = RECORD_KEY[category(info)]
-        # (rank, value): the rank puts nulls before or after every value; with descending order
-        # (reverse=True) the ranks flip meaning, hence the XOR.
-        null_rank, value_rank = (0, 1) if nulls_first != descending else (1, 0)
-
-        if category(info) == DATETIME:
-
-            def sk_datetime(r: Record) -> tuple[int, Any]:
-                v = r.get(name)
-                if type(v) is str and len(v) == 28 and v[23] == "+":  # canonical: its own key
-                    return (value_rank, v)
-                k = key(v)
-                return (null_rank, "") if k is None else (value_rank, k)
-
-            return sk_datetime
-
-        def sk(r: Record) -> tuple[int, Any]:
-            k = key(r.get(name))
-            return (null_rank, 0) if k is None else (value_rank, k)
-
-        return sk
-
-
-def _all(preds: list[Predicate]) -> Predicate:
-    # Nested closures for short lists: all() over a generator costs a frame per record.
-    if len(preds) == 2:
-        a, b = preds
-        return lambda r: a(r) and b(r)
-    if len(preds) == 3:
-        a, b, c = preds
-        return lambda r: a(r) and b(r) and c(r)
-    return lambda r: all(p(r) for p in preds)
-
-
-def _any(preds: list[Predicate]) -> Predicate:
-    if len(preds) == 2:
-        a, b = preds
-        return lambda r: a(r) or b(r)
-    if len(preds) == 3:
-        a, b, c = preds
-        return lambda r: a(r) or b(r) or c(r)
-    return lambda r: any(p(r) for p in preds)
-
-
-def _combined(keys: list[SortKey]) -> Callable[[Record], Any]:
-    # Explicit tuples for the common short lists: a generator per record is markedly slower.
-    if len(keys) == 1:
-        return keys[0]
-    if len(keys) == 2:
-        k1, k2 = keys
-        return lambda r: (k1(r), k2(r))
-    if len(keys) == 3:
-        k1, k2, k3 = keys
-        return lambda r: (k1(r), k2(r), k3(r))
-    return lambda r: tuple(k(r) for k in keys)
-
-
-def _order(records: list[Record], compiler: _Compiler, query: SoqlQuery, limit: int | None) -> list[Record]:
-    items = query.order_by
-    keys = [compiler.sort_key(o.field, o.nulls_first, o.descending) for o in items]
-    if all(o.descending == items[0].descending for o in items):
-        descending = items[0].descending
-
-        single = _combined(keys)
-        if limit is not None and limit < len(records) // 4:
-            # nsmallest/nlargest keep the stable order of sorted(): ties stay in input order.
-            pick = heapq.nlargest if descending else heapq.nsmallest
-            return pick(limit, records, key=single)
-        return sorted(records, key=single, reverse=descending)
-    # Mixed directions: stable sorts from the least significant key up.
-    out = list(records)
-    for o, k in reversed(list(zip(items, keys, strict=True))):
-        out.sort(key=k, reverse=o.descending)
-    return out
+        return sort_key(self.resolve(ref), nulls_first, descending)
 
 
 def _presorted_primary(query: SoqlQuery, compiler: _Compiler, presorted_by: str | None) -> SortKey | None:
@@ -236,26 +160,6 @@ def _presorted_primary(query: SoqlQuery, compiler: _Compiler, presorted_by: str 
     if compiler.resolve(first.field).name.lower() != presorted_by.lower():
         return None
     return compiler.sort_key(first.field, first.nulls_first, first.descending)
-
-
-def _take_presorted(
-    records: Iterable[Record], pred: Predicate | None, primary: SortKey, end: int
-) -> list[Record]:
-    """The matches that can reach the first ``end`` rows: the first ``end`` ones plus any that tie
-    with the last of them on the primary key (later keys may still move those forward)."""
-    if end <= 0:
-        return []
-    taken: list[Record] = []
-    boundary: tuple[int, Any] | None = None
-    for r in records:
-        if pred is not None and not pred(r):
-            continue
-        if boundary is not None and primary(r) != boundary:
-            break
-        taken.append(r)
-        if boundary is None and len(taken) >= end:
-            boundary = primary(r)
-    return taken
 
 
 def execute(
@@ -313,7 +217,7 @@ def execute(
     end = None if query.limit is None else query.offset + query.limit
     primary = _presorted_primary(query, compiler, presorted_by)
     if primary is not None and end is not None:
-        matched = _take_presorted(records, pred, primary, end)
+        matched = take_presorted(records, pred, primary, end)
     else:
         matched = [r for r in records if pred(r)] if pred is not None else list(records)
 
@@ -334,7 +238,8 @@ def execute(
         return QueryResult(len(rows), rows)
 
     if query.order_by:
-        matched = _order(matched, compiler, query, end)
+        keys = [compiler.sort_key(o.field, o.nulls_first, o.descending) for o in query.order_by]
+        matched = order_records(matched, keys, [o.descending for o in query.order_by], end)
     page = matched[query.offset : end]
     names = [name for name, _ in columns]
     rows = [{n: r.get(n) for n in names} for r in page]

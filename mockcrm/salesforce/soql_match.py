@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from mockcrm.salesforce.soql_parser import Literal
+from mockcrm.salesforce.soql_ast import Literal
 from mockcrm.salesforce.soql_values import DATETIME, RECORD_KEY, Key
 
 Record = Mapping[str, object]
@@ -127,3 +127,24 @@ def like_matcher(pattern: Literal) -> Callable[[str], bool]:
         return start >= pos and last.fullmatch(v, start) is not None
 
     return match
+
+
+def all_of(preds: list[Predicate]) -> Predicate:
+    # Nested closures for short lists: all() over a generator costs a frame per record.
+    if len(preds) == 2:
+        a, b = preds
+        return lambda r: a(r) and b(r)
+    if len(preds) == 3:
+        a, b, c = preds
+        return lambda r: a(r) and b(r) and c(r)
+    return lambda r: all(p(r) for p in preds)
+
+
+def any_of(preds: list[Predicate]) -> Predicate:
+    if len(preds) == 2:
+        a, b = preds
+        return lambda r: a(r) or b(r)
+    if len(preds) == 3:
+        a, b, c = preds
+        return lambda r: a(r) or b(r) or c(r)
+    return lambda r: any(p(r) for p in preds)

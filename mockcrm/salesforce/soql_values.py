@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import msgspec
 
+from mockcrm.salesforce.soql_ast import Literal
 from mockcrm.salesforce.soql_lexer import SoqlError, positioned
-from mockcrm.salesforce.soql_parser import Literal
 
 
 class FieldInfo(msgspec.Struct, frozen=True):
