@@ -1,5 +1,5 @@
 """The mock Salesforce server."""
 
-from mockcrm.salesforce.app import create_app
+from mockcrm.salesforce.app import SALESFORCE_MOCK, create_app
 
-__all__ = ["create_app"]
+__all__ = ["SALESFORCE_MOCK", "create_app"]

@@ -1,0 +1,72 @@
+"""Salesforce record ids: 15 case-sensitive base-62 characters plus a 3-character checksum suffix.
+
+The first three characters are the object's key prefix (``003`` Contact, ``00Q`` Lead, ...). The API
+returns the 18-character form and accepts both, so lookups key on the first 15 characters.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Digits before upper before lower case: the same order as ASCII, so ids made from an increasing
+# counter also sort in creation order as strings (SOQL ``ORDER BY Id`` relies on it).
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_ID_RE = re.compile(r"[0-9A-Za-z]{15}(?:[A-Z0-5]{3})?")
+# The pod ("4S") and reserved character ("0") of a real production id.
+_POD = "4S0"
+_COUNTER_LEN = 9
+
+
+def checksum(id15: str) -> str:
+    """The 3-character suffix that makes ``id15`` case-insensitively unique (reference B11)."""
+    out = []
+    for chunk in range(3):
+        flags = 0
+        for j in range(5):
+            if "A" <= id15[chunk * 5 + j] <= "Z":
+                flags |= 1 << j
+        out.append(_SUFFIX[flags])
+    return "".join(out)
+
+
+def to18(id15: str) -> str:
+    return id15 + checksum(id15)
+
+
+def key15(value: str) -> str | None:
+    """The 15-character key of a well-formed 15- or 18-character id, else None (MALFORMED_ID).
+
+    An 18-character id must carry the right checksum; case is only significant in the first 15.
+    """
+    if len(value) not in (15, 18) or _ID_RE.fullmatch(value) is None:
+        return None
+    id15 = value[:15]
+    if len(value) == 18 and checksum(id15) != value[15:].upper():
+        return None
+    return id15
+
+
+def _base62(n: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        n, r = divmod(n, 62)
+        chars.append(_BASE62[r])
+    return "".join(reversed(chars))
+
+
+class IdFactory:
+    """Makes 18-character ids per key prefix from one counter, so ids never repeat across resets."""
+
+    def __init__(self, start: int = 1) -> None:
+        self._next = start
+
+    def new_id(self, prefix: str) -> str:
+        n = self._next
+        self._next += 1
+        return to18(prefix + _POD + _base62(n, _COUNTER_LEN))
+
+
+def custom_prefix(index: int) -> str:
+    """Key prefixes for custom objects: ``a00``, ``a01``, ... as a real org assigns them."""
+    return "a" + _base62(index, 2)

@@ -1,0 +1,142 @@
+"""In-memory records of one sObject type, with the indexes that keep the mock fast.
+
+Records are ``dict[str, object]`` with canonical field names and JSON-ready values, keyed by the
+15-character id. Deleted records stay (``IsDeleted`` true) as the recycle bin that ``/queryAll``,
+``/deleted`` and dumps see. A list of ``(SystemModstamp ms, id15)`` kept sorted with bisect lets the
+change-stream query ``WHERE SystemModstamp > X ORDER BY SystemModstamp, Id`` start at X instead of
+scanning everything; entries go stale when a record changes again and are skipped (lazy deletion),
+then compacted away when they outnumber the live ones.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+
+from mockcrm.salesforce.schema import SObjectDef
+
+Record = dict[str, object]
+
+
+def unique_key(value: object) -> str:
+    # External ids and unique fields are case-insensitive unless marked case-sensitive (the default).
+    return str(value).lower()
+
+
+class Table:
+    def __init__(self, sobject: SObjectDef) -> None:
+        self.sobject = sobject
+        self.records: dict[str, Record] = {}
+        self.keys: list[str] = []
+        """Every id15 in insertion order, for picking a random record in O(1)."""
+        self.live = 0
+        self.unique: dict[str, dict[str, str]] = {f: {} for f in sobject.external_id_fields()}
+        self.stamp_of: dict[str, int] = {}
+        self._stamps: list[tuple[int, str]] = []
+        self.deleted_log: list[tuple[int, str]] = []
+        """(deleted ms, id18) in deletion order, for ``/deleted``."""
+        self.dup_index: dict[str, dict[tuple[str, ...], set[str]]] = {}
+        """Duplicate rule name → normalised matching values → live record ids."""
+
+    @property
+    def name(self) -> str:
+        return self.sobject.name
+
+    def refresh_unique_fields(self) -> None:
+        """Index a unique field added after records exist (custom object registration)."""
+        for f in self.sobject.external_id_fields():
+            if f not in self.unique:
+                index = self.unique[f] = {}
+                for key, rec in self.records.items():
+                    v = rec.get(f)
+                    if v is not None and not rec.get("IsDeleted"):
+                        index[unique_key(v)] = key
+
+    def get(self, id15: str) -> Record | None:
+        return self.records.get(id15)
+
+    def find_unique(self, field: str, value: object) -> str | None:
+        index = self.unique.get(field)
+        return None if index is None else index.get(unique_key(value))
+
+    def insert(self, id15: str, record: Record, stamp_ms: int) -> None:
+        self.records[id15] = record
+        self.keys.append(id15)
+        self.live += 1
+        for f, index in self.unique.items():
+            v = record.get(f)
+            if v is not None:
+                index[unique_key(v)] = id15
+        self._stamp(id15, stamp_ms)
+
+    def reindex_unique(self, id15: str, old: Record, new_values: Record) -> None:
+        """Move unique-index entries of changed unique fields; call before applying the change."""
+        for f, index in self.unique.items():
+            if f not in new_values:
+                continue
+            before, after = old.get(f), new_values[f]
+            if before is not None and index.get(unique_key(before)) == id15:
+                del index[unique_key(before)]
+            if after is not None:
+                index[unique_key(after)] = id15
+
+    def touch(self, id15: str, stamp_ms: int) -> None:
+        self._stamp(id15, stamp_ms)
+
+    def mark_deleted(self, id15: str, record: Record, stamp_ms: int, id18: str) -> None:
+        self.live -= 1
+        for f, index in self.unique.items():
+            v = record.get(f)
+            if v is not None and index.get(unique_key(v)) == id15:
+                del index[unique_key(v)]
+        for entries in self.dup_index.values():
+            for ids in entries.values():
+                ids.discard(id15)
+        self.deleted_log.append((stamp_ms, id18))
+        self._stamp(id15, stamp_ms)
+
+    def _stamp(self, id15: str, stamp_ms: int) -> None:
+        old = self.stamp_of.get(id15)
+        if old == stamp_ms:
+            return  # already indexed at this stamp
+        self.stamp_of[id15] = stamp_ms
+        entry = (stamp_ms, id15)
+        stamps = self._stamps
+        if not stamps or stamps[-1] <= entry:
+            stamps.append(entry)  # the usual case: the clock moves forward
+        else:
+            bisect.insort(stamps, entry)
+        if old is not None and len(stamps) > 2 * len(self.stamp_of) + 1024:
+            self._stamps = sorted((ms, i) for i, ms in self.stamp_of.items())
+
+    def since(self, stamp_ms: int) -> Iterator[Record]:
+        """Records (live and deleted) whose SystemModstamp ≥ ``stamp_ms``, in (stamp, id) order."""
+        stamps = self._stamps
+        stamp_of = self.stamp_of
+        records = self.records
+        for i in range(bisect.bisect_left(stamps, (stamp_ms, "")), len(stamps)):
+            ms, id15 = stamps[i]
+            if stamp_of.get(id15) == ms:
+                yield records[id15]
+
+    def between(self, start_ms: int, end_ms: int) -> Iterator[tuple[int, Record]]:
+        """(stamp, record) with start ≤ SystemModstamp < end, in stamp order."""
+        stamps = self._stamps
+        for i in range(bisect.bisect_left(stamps, (start_ms, "")), len(stamps)):
+            ms, id15 = stamps[i]
+            if ms >= end_ms:
+                break
+            if self.stamp_of.get(id15) == ms:
+                yield ms, self.records[id15]
+
+    def clear(self) -> None:
+        self.records.clear()
+        self.keys.clear()
+        self.live = 0
+        for index in self.unique.values():
+            index.clear()
+        self.stamp_of.clear()
+        self._stamps.clear()
+        self.deleted_log.clear()
+        for entries in self.dup_index.values():
+            entries.clear()

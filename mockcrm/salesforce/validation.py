@@ -1,0 +1,232 @@
+"""Field-level checks on the values of one create or update, with Salesforce's error codes (B10).
+
+``check_values`` turns the JSON a client sent into stored values (typed, canonical names, blank
+strings as null) and collects the per-record errors. A value of the wrong JSON type is not a
+per-record error in Salesforce but a failure to deserialize the whole request, so it raises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+
+from mockcrm.salesforce.errors import RecordError, SalesforceError, json_parser_error
+from mockcrm.salesforce.ids import key15, to18
+from mockcrm.salesforce.schema import STRING_TYPES, FieldDef, SObjectDef
+
+# Close to what Salesforce accepts: local@domain.tld with no spaces and one @.
+_EMAIL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+RefCheck = Callable[[FieldDef, str], RecordError | None]
+
+
+def _wrong_type(fd: FieldDef, value: object) -> SalesforceError:
+    kind = {
+        "boolean": "boolean",
+        "int": "int",
+        "double": "double",
+        "currency": "double",
+        "percent": "double",
+        "date": "date",
+        "datetime": "datetime",
+    }.get(fd.type, "String")
+    token = (
+        "VALUE_STRING"
+        if isinstance(value, str)
+        else (
+            "START_OBJECT"
+            if isinstance(value, dict)
+            else "START_ARRAY"
+            if isinstance(value, list)
+            else "VALUE_NUMBER_INT"
+            if isinstance(value, int)
+            else "VALUE_NUMBER_FLOAT"
+        )
+    )
+    return json_parser_error(
+        f"Cannot deserialize instance of {kind} from {token} value {value} or request may be missing a "
+        f"required field at [line:1, column:1]"
+    )
+
+
+def salesforce_datetime(dt: datetime) -> str:
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """ISO 8601 with ``Z``, ``+hh:mm`` or ``+hhmm``; naive means UTC, as Salesforce reads it."""
+    t = text.strip()
+    if t.endswith("Z"):
+        t = t[:-1] + "+00:00"
+    elif len(t) > 5 and t[-5] in "+-" and t[-4:].isdigit() and "T" in t:
+        t = t[:-2] + ":" + t[-2:]
+    try:
+        dt = datetime.fromisoformat(t)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def coerce(fd: FieldDef, value: object) -> object:
+    """The stored form of ``value`` for field ``fd``; raises JSON_PARSER_ERROR for impossible types."""
+    if value is None or value == "":
+        return None
+    t = fd.type
+    if t in STRING_TYPES:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return str(value)
+        raise _wrong_type(fd, value)
+    if t == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise _wrong_type(fd, value)
+    if t == "int":
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise _wrong_type(fd, value)
+        try:
+            number = float(value)
+        except ValueError:
+            raise _wrong_type(fd, value) from None
+        if number != int(number):
+            raise _wrong_type(fd, value)
+        return int(number)
+    if t in ("double", "currency", "percent"):
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise _wrong_type(fd, value)
+        try:
+            number = float(value)
+        except ValueError:
+            raise _wrong_type(fd, value) from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise _wrong_type(fd, value)
+        return number
+    if t == "date":
+        if isinstance(value, str):
+            text = value[:10]
+            if _DATE_RE.fullmatch(text):
+                try:
+                    date.fromisoformat(text)
+                except ValueError:
+                    raise _wrong_type(fd, value) from None
+                return text
+        raise _wrong_type(fd, value)
+    if t == "datetime":
+        if isinstance(value, str):
+            dt = parse_datetime(value)
+            if dt is not None:
+                return salesforce_datetime(dt)
+        raise _wrong_type(fd, value)
+    if t in ("reference", "id"):
+        if isinstance(value, str):
+            return value
+        raise _wrong_type(fd, value)
+    return value
+
+
+def check_values(
+    obj: SObjectDef,
+    values: Mapping[str, object],
+    *,
+    creating: bool,
+    ref_check: RefCheck,
+    skip: frozenset[str] = frozenset(),
+) -> tuple[dict[str, object], list[RecordError]]:
+    """Typed, canonical values and the per-record errors (not counting rules and duplicates).
+
+    ``skip`` holds lower-case names the caller handles itself (``attributes``, a collection's ``id``).
+    Unknown fields fail the whole request with INVALID_FIELD, as a deserialization error does.
+    """
+    clean: dict[str, object] = {}
+    errors: list[RecordError] = []
+    read_only: list[str] = []
+    by_lower = obj.by_lower
+    for key, raw in values.items():
+        lower = key.lower()
+        if lower in skip:
+            continue
+        fd = by_lower.get(lower)
+        if fd is None:
+            raise SalesforceError.one(
+                400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}"
+            )
+        if not (fd.createable if creating else fd.updateable):
+            read_only.append(fd.name)
+            continue
+        value = coerce(fd, raw)
+        name = fd.name
+        clean[name] = value
+        if value is None:
+            continue
+        if isinstance(value, str):
+            if fd.length and len(value) > fd.length:
+                errors.append(
+                    RecordError(
+                        "STRING_TOO_LONG",
+                        f"{fd.label}: data value too large: {value[:80]} (max length={fd.length})",
+                        [name],
+                    )
+                )
+            elif fd.type == "email" and _EMAIL_RE.fullmatch(value) is None:
+                errors.append(
+                    RecordError(
+                        "INVALID_EMAIL_ADDRESS", f"{fd.label}: invalid email address: {value}", [name]
+                    )
+                )
+            elif fd.restricted and value not in fd.picklist:
+                errors.append(
+                    RecordError(
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        f"{fd.label}: bad value for restricted picklist field: {value}",
+                        [name],
+                    )
+                )
+            elif fd.type in ("reference", "id"):
+                err = ref_check(fd, value)
+                if err is not None:
+                    errors.append(err)
+                else:
+                    clean[name] = _to18(value)
+    if read_only:
+        errors.insert(
+            0,
+            RecordError(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {', '.join(read_only)}. "
+                "Please check the security settings of this "
+                "field and verify that it is read/write for your profile or permission set.",
+                read_only,
+            ),
+        )
+    missing = [
+        fd.name
+        for fd in obj.fields.values()
+        if (not fd.nillable and fd.createable and fd.type != "boolean")
+        and (
+            (creating and not fd.defaulted and clean.get(fd.name) is None)
+            or (fd.name in clean and clean[fd.name] is None)
+        )
+    ]
+    if missing:
+        errors.append(
+            RecordError(
+                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+            )
+        )
+    for fd_name, value in list(clean.items()):
+        if value is None and by_lower[fd_name.lower()].type == "boolean":
+            clean[fd_name] = False  # a checkbox cannot be null
+    return clean, errors
+
+
+def _to18(value: str) -> str:
+    k = key15(value)
+    return to18(k) if k is not None else value
