@@ -321,3 +321,46 @@ def test_custom_field_types_fall_back_to_text() -> None:
         execute(parse_soql("SELECT Id FROM Contact WHERE hubspot_id__c = 'abc'"), records, fields).total_size
         == 1
     )
+
+
+def test_fields_macro_expands_in_describe_order() -> None:
+    fields = {**FIELDS, "hubspot_id__c": FieldInfo("HubSpot_Id__c", "string")}
+    records: list[dict[str, object]] = [{"Id": "0034S000001AbcDQAS", "HubSpot_Id__c": "7", "LastName": "x"}]
+    custom = execute(parse_soql("SELECT FIELDS(CUSTOM) FROM Contact LIMIT 200"), records, fields)
+    assert custom.rows == [{"HubSpot_Id__c": "7"}]
+    standard = execute(parse_soql("SELECT Id, FIELDS(STANDARD) FROM Contact"), records, fields)
+    assert list(standard.rows[0]) == [f.name for f in FIELDS.values()]
+    everything = execute(parse_soql("SELECT FIELDS(ALL) FROM Contact LIMIT 1"), records, fields)
+    assert list(everything.rows[0]) == [f.name for f in fields.values()]
+
+
+def test_includes_and_excludes_on_multipicklists() -> None:
+    fields = {**FIELDS, "interests__c": FieldInfo("Interests__c", "multipicklist")}
+    records: list[dict[str, object]] = [
+        {"Id": "0034S000001AbcDQAS", "Interests__c": "Golf;Tennis"},
+        {"Id": "0034S000001AbcEQAS", "Interests__c": "golf"},
+        {"Id": "0034S000001AbcFQAS", "Interests__c": None},
+    ]
+    cases = [
+        ("Interests__c INCLUDES ('Golf')", "DE"),
+        ("Interests__c INCLUDES ('tennis;golf')", "D"),
+        ("Interests__c INCLUDES ('Chess', 'Tennis')", "D"),
+        ("Interests__c EXCLUDES ('Tennis')", "EF"),
+        ("Interests__c = 'golf'", "E"),
+    ]
+    for where, expected in cases:
+        result = execute(parse_soql(f"SELECT Id FROM Contact WHERE {where}"), records, fields)
+        assert "".join(str(row["Id"])[14] for row in result.rows) == expected, where
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT Id FROM Contact USING SCOPE Everything WHERE LastName = 'smith'",
+        "SELECT Id FROM Contact WHERE LastName = 'smith' WITH SECURITY_ENFORCED",
+        "SELECT Id FROM Contact WHERE LastName = 'smith' ORDER BY Id LIMIT 5 FOR VIEW",
+        "SELECT Id FROM Contact WHERE LastName = 'smith' FOR REFERENCE",
+    ],
+)
+def test_ignored_clauses_are_accepted(query: str) -> None:
+    assert ids(query) == ["D"]

@@ -89,6 +89,19 @@ ERROR_CASES = [
         "NUMBER_OUTSIDE_VALID_RANGE",
         "Maximum SOQL offset allowed is 2000",
     ),
+    ("SELECT FIELDS(ALL) FROM Contact", "MALFORMED_QUERY", "must have a LIMIT of at most 200"),
+    ("SELECT FIELDS(CUSTOM) FROM Contact LIMIT 201", "MALFORMED_QUERY", "must have a LIMIT of at most 200"),
+    ("SELECT FIELDS(SOME) FROM Contact", "MALFORMED_QUERY", "unexpected token: 'SOME'"),
+    ("SELECT COUNT(Id), FIELDS(STANDARD) FROM Contact", "MALFORMED_QUERY", "must be grouped or aggregated"),
+    ("SELECT Id FROM Contact WITH", "MALFORMED_QUERY", "unexpected token: <EOF>"),
+    ("SELECT Id FROM Contact FOR SHARE", "MALFORMED_QUERY", "unexpected token: 'SHARE'"),
+    ("SELECT Id FROM Contact USING Everything", "MALFORMED_QUERY", "unexpected token: 'Everything'"),
+    (
+        "SELECT Id FROM Contact WHERE LastName INCLUDES ('a')",
+        "INVALID_QUERY_FILTER_OPERATOR",
+        "only valid on multipicklist",
+    ),
+    ("SELECT Id FROM Contact WHERE LastName INCLUDES 'a'", "MALFORMED_QUERY", "unexpected token"),
     # names
     (
         "SELECT Id, Foo FROM Contact",

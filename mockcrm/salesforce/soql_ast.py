@@ -36,6 +36,14 @@ class Like(msgspec.Struct, frozen=True):
     pattern: Literal
 
 
+class Includes(msgspec.Struct, frozen=True):
+    """Multi-select picklists: ``INCLUDES ('a;b', 'c')`` = has both a and b, or has c; EXCLUDES negates."""
+
+    field: FieldRef
+    values: tuple[Literal, ...]
+    negated: bool
+
+
 class Not(msgspec.Struct, frozen=True):
     inner: Condition
 
@@ -45,7 +53,7 @@ class BoolOp(msgspec.Struct, frozen=True):
     items: tuple[Condition, ...]
 
 
-Condition = Compare | InList | Like | Not | BoolOp
+Condition = Compare | InList | Like | Includes | Not | BoolOp
 
 
 class CountAll(msgspec.Struct, frozen=True):
@@ -61,7 +69,14 @@ class CountField(msgspec.Struct, frozen=True):
     alias: str | None
 
 
-SelectItem = FieldRef | CountAll | CountField
+class FieldsMacro(msgspec.Struct, frozen=True):
+    """``FIELDS(ALL|STANDARD|CUSTOM)``: expands to the sObject's fields at execute time."""
+
+    kind: str  # "ALL", "STANDARD" or "CUSTOM"
+    pos: int
+
+
+SelectItem = FieldRef | CountAll | CountField | FieldsMacro
 
 
 class OrderItem(msgspec.Struct, frozen=True):

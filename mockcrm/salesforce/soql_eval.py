@@ -15,6 +15,8 @@ from mockcrm.salesforce.soql_ast import (
     CountAll,
     CountField,
     FieldRef,
+    FieldsMacro,
+    Includes,
     InList,
     Like,
     Not,
@@ -27,6 +29,7 @@ from mockcrm.salesforce.soql_match import (
     all_of,
     any_of,
     datetime_ordered,
+    includes_predicate,
     like_matcher,
     ordered,
     range_predicate,
@@ -43,6 +46,8 @@ from mockcrm.salesforce.soql_values import (
     literal_key,
     literal_range,
     parse_datetime_literal,
+    picklist_set,
+    type_error,
 )
 
 
@@ -77,6 +82,45 @@ class _Compiler:
             )
         raise SoqlError("INVALID_FIELD", positioned(self.text, ref.pos, detail))
 
+    def columns(self) -> list[tuple[str, FieldInfo]]:
+        """(output name, field) for each selected column, in order."""
+        query = self.query
+        columns: list[tuple[str, FieldInfo]] = []
+        seen: set[str] = set()
+        unnamed = 0
+        plain = [item for item in query.select if isinstance(item, (FieldRef, FieldsMacro))]
+        for item in query.select:
+            if isinstance(item, FieldRef):
+                info = self.resolve(item)
+                if info.name.lower() in seen:
+                    detail = f"duplicate field selected: {info.name}"
+                    raise SoqlError("MALFORMED_QUERY", positioned(self.text, item.pos, detail))
+                seen.add(info.name.lower())
+                columns.append((info.name, info))
+            elif isinstance(item, FieldsMacro):
+                if item.kind != "STANDARD" and (query.limit is None or query.limit > 200):
+                    detail = "The SOQL FIELDS function must have a LIMIT of at most 200"
+                    raise SoqlError("MALFORMED_QUERY", positioned(self.text, item.pos, detail))
+                for info in self.fields.values():
+                    custom = info.name.lower().endswith("__c")
+                    wanted = item.kind == "ALL" or custom == (item.kind == "CUSTOM")
+                    # Overlaps between FIELDS() and named fields are allowed and listed once.
+                    if wanted and info.name.lower() not in seen:
+                        seen.add(info.name.lower())
+                        columns.append((info.name, info))
+            elif isinstance(item, CountField):
+                info = self.resolve(item.field)
+                if plain:
+                    # Without GROUP BY (unsupported here) plain fields cannot sit next to an aggregate.
+                    other = plain[0]
+                    name = other.name if isinstance(other, FieldRef) else f"FIELDS({other.kind})"
+                    detail = f"Field must be grouped or aggregated: {name}"
+                    raise SoqlError("MALFORMED_QUERY", positioned(self.text, other.pos, detail))
+                out_name = item.alias or f"expr{unnamed}"
+                unnamed += item.alias is None
+                columns.append((out_name, info))
+        return columns
+
     def bad_operator(self, ref: FieldRef, info: FieldInfo) -> SoqlError:
         detail = f"invalid operator on {info.type.lower()} field: {info.name}"
         return SoqlError("INVALID_QUERY_FILTER_OPERATOR", positioned(self.text, ref.pos, detail))
@@ -93,6 +137,8 @@ class _Compiler:
             return self.compare(cond)
         if isinstance(cond, InList):
             return self.in_list(cond)
+        if isinstance(cond, Includes):
+            return self.includes(cond)
         return self.like(cond)
 
     def compare(self, cond: Compare) -> Predicate:
@@ -136,6 +182,18 @@ class _Compiler:
         if cond.negated:
             return lambda r: key(r.get(name)) not in keys
         return lambda r: key(r.get(name)) in keys
+
+    def includes(self, cond: Includes) -> Predicate:
+        info = self.resolve(cond.field)
+        if info.type.lower() != "multipicklist":
+            detail = f"includes or excludes operator only valid on multipicklist field: {info.name}"
+            raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", positioned(self.text, cond.field.pos, detail))
+        wanted: list[frozenset[str]] = []
+        for value in cond.values:
+            if value.kind != "string":
+                raise type_error(self.text, value, info)
+            wanted.append(picklist_set(value.value))
+        return includes_predicate(info.name, wanted, cond.negated)
 
     def like(self, cond: Like) -> Predicate:
         info = self.resolve(cond.field)
@@ -181,34 +239,7 @@ def execute(
     OFFSET+LIMIT matches instead of scanning every record; results are identical.
     """
     compiler = _Compiler(query, fields, now or datetime.now(UTC))
-    columns: list[tuple[str, FieldInfo]] = []  # (output name, field)
-    seen: set[str] = set()
-    unnamed = 0
-    for item in query.select:
-        if isinstance(item, FieldRef):
-            info = compiler.resolve(item)
-            if info.name.lower() in seen:
-                raise SoqlError(
-                    "MALFORMED_QUERY",
-                    positioned(query.text, item.pos, f"duplicate field selected: {info.name}"),
-                )
-            seen.add(info.name.lower())
-            columns.append((info.name, info))
-        elif isinstance(item, CountField):
-            info = compiler.resolve(item.field)
-            if query.select and any(isinstance(other, FieldRef) for other in query.select):
-                # Without GROUP BY (unsupported here) plain fields cannot sit next to an aggregate.
-                other = next(o for o in query.select if isinstance(o, FieldRef))
-                raise SoqlError(
-                    "MALFORMED_QUERY",
-                    positioned(query.text, other.pos, f"Field must be grouped or aggregated: {other.name}"),
-                )
-            if item.alias is None:
-                out_name = f"expr{unnamed}"
-                unnamed += 1
-            else:
-                out_name = item.alias
-            columns.append((out_name, info))
+    columns = compiler.columns()
     pred = compiler.condition(query.where) if query.where is not None else None
     # Resolve ORDER BY names even when there is nothing to sort, so bad names always error.
     for o in query.order_by:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from mockcrm.salesforce.soql_ast import Literal
-from mockcrm.salesforce.soql_values import DATETIME, RECORD_KEY, Key
+from mockcrm.salesforce.soql_values import DATETIME, RECORD_KEY, Key, picklist_set
 
 Record = Mapping[str, object]
 Predicate = Callable[[Record], bool]
@@ -148,3 +148,18 @@ def any_of(preds: list[Predicate]) -> Predicate:
         a, b, c = preds
         return lambda r: a(r) or b(r) or c(r)
     return lambda r: any(p(r) for p in preds)
+
+
+def includes_predicate(name: str, wanted: list[frozenset[str]], negated: bool) -> Predicate:
+    """INCLUDES: some listed set is a subset of the record's selections; EXCLUDES: none is."""
+
+    def has_any(r: Record) -> bool:
+        v = r.get(name)
+        if type(v) is not str or not v:
+            return False
+        have = picklist_set(v)
+        return any(w <= have for w in wanted)
+
+    if negated:
+        return lambda r: not has_any(r)
+    return has_any

@@ -9,6 +9,8 @@ from mockcrm.salesforce.soql_ast import (
     CountAll,
     CountField,
     FieldRef,
+    FieldsMacro,
+    Includes,
     InList,
     Like,
     Literal,
@@ -75,8 +77,8 @@ class _Parser:
     def is_kw(self, *words: str) -> bool:
         return self.tok.kind == IDENT and self.tok.value.upper() in words
 
-    def expect_kw(self, word: str) -> Token:
-        if not self.is_kw(word):
+    def expect_kw(self, *words: str) -> Token:
+        if not self.is_kw(*words):
             raise self.unexpected()
         return self.advance()
 
@@ -104,10 +106,18 @@ class _Parser:
         ):
             self.alias = self.advance().value
         select = tuple(self.fix_select(item) for item in raw_select)
+        # Clauses that change nothing in a single-user mock are accepted and ignored.
+        if self.is_kw("USING"):
+            self.advance()
+            self.expect_kw("SCOPE")
+            self.expect_kw("EVERYTHING", "MINE", "MINE_AND_MY_GROUPS", "TEAM", "MY_TERRITORY", "DELEGATED")
         where = None
         if self.is_kw("WHERE"):
             self.advance()
             where = self.condition(0)
+        if self.is_kw("WITH"):
+            self.advance()
+            self.expect_kw("SECURITY_ENFORCED", "USER_MODE", "SYSTEM_MODE")
         order: tuple[OrderItem, ...] = ()
         if self.is_kw("ORDER"):
             self.advance()
@@ -127,6 +137,9 @@ class _Parser:
                     "NUMBER_OUTSIDE_VALID_RANGE",
                     positioned(self.text, tok.pos, f"Maximum SOQL offset allowed is {MAX_OFFSET}"),
                 )
+        if self.is_kw("FOR"):
+            self.advance()
+            self.expect_kw("VIEW", "REFERENCE", "UPDATE")
         if self.tok.kind != EOF:
             raise self.unexpected()
         return SoqlQuery(self.text, select, sob.value, sob.pos, where, order, limit, offset)
@@ -149,6 +162,12 @@ class _Parser:
                     if self.tok.kind == IDENT and not self.is_kw("FROM"):
                         alias = self.advance().value
                     items.append(CountField(FieldRef(field_tok.value, field_tok.pos), alias))
+            elif self.is_kw("FIELDS") and self.tokens[self.i + 1].value == "(":
+                start = self.advance()
+                self.advance()
+                kind = self.expect_kw("ALL", "STANDARD", "CUSTOM").value.upper()
+                self.expect_punct(")")
+                items.append(FieldsMacro(kind, start.pos))
             elif self.tok.kind == IDENT and not self.is_kw("FROM"):
                 items.append(self.advance())
             else:
@@ -220,6 +239,9 @@ class _Parser:
             if pattern.kind != "string":
                 raise malformed(self.text, pattern.pos, "LIKE operator requires a string value")
             return Like(field, pattern)
+        if self.is_kw("INCLUDES", "EXCLUDES"):
+            negated = self.advance().value.upper() == "EXCLUDES"
+            return Includes(field, self.literal_list(), negated)
         negated = False
         if self.is_kw("NOT"):
             self.advance()
@@ -228,14 +250,17 @@ class _Parser:
                 raise self.unexpected()
         if self.is_kw("IN"):
             self.advance()
-            self.expect_punct("(")
-            values = [self.literal()]
-            while self.is_punct(","):
-                self.advance()
-                values.append(self.literal())
-            self.expect_punct(")")
-            return InList(field, tuple(values), negated)
+            return InList(field, self.literal_list(), negated)
         raise self.unexpected()
+
+    def literal_list(self) -> tuple[Literal, ...]:
+        self.expect_punct("(")
+        values = [self.literal()]
+        while self.is_punct(","):
+            self.advance()
+            values.append(self.literal())
+        self.expect_punct(")")
+        return tuple(values)
 
     def literal(self) -> Literal:
         tok = self.advance()

@@ -161,7 +161,9 @@ def parse_datetime_literal(text: str) -> str:
     return format_instant(dt)
 
 
-def _type_error(text: str, lit: Literal, field: FieldInfo, cat: str) -> SoqlError:
+def type_error(text: str, lit: Literal, field: FieldInfo, cat: str | None = None) -> SoqlError:
+    """INVALID_FIELD for a literal of the wrong type, worded as Salesforce does."""
+    cat = cat or category(field)
     if cat in (TEXT, ID):
         detail = f"value of filter criterion for field '{field.name}' must be of type string and should be enclosed in quotes"  # noqa: E501
     else:
@@ -200,11 +202,11 @@ def literal_key(text: str, lit: Literal, field: FieldInfo) -> Key | None:
         return None
     if cat == TEXT:
         if lit.kind != "string":
-            raise _type_error(text, lit, field, cat)
+            raise type_error(text, lit, field, cat)
         return lit.value.casefold() or None
     if cat == ID:
         if lit.kind != "string":
-            raise _type_error(text, lit, field, cat)
+            raise type_error(text, lit, field, cat)
         if not lit.value:
             return None
         canon = canonical_id(lit.value)
@@ -215,11 +217,11 @@ def literal_key(text: str, lit: Literal, field: FieldInfo) -> Key | None:
         return canon
     if cat == BOOL:
         if lit.kind != "boolean":
-            raise _type_error(text, lit, field, cat)
+            raise type_error(text, lit, field, cat)
         return lit.value == "TRUE"
     if cat == NUMBER:
         if lit.kind != "number":
-            raise _type_error(text, lit, field, cat)
+            raise type_error(text, lit, field, cat)
         try:
             return (
                 int(lit.value)
@@ -227,10 +229,10 @@ def literal_key(text: str, lit: Literal, field: FieldInfo) -> Key | None:
                 else float(lit.value)
             )
         except ValueError:
-            raise _type_error(text, lit, field, cat) from None
+            raise type_error(text, lit, field, cat) from None
     if cat == DATE:
         if lit.kind != "date":
-            raise _type_error(text, lit, field, cat)
+            raise type_error(text, lit, field, cat)
         try:
             return date.fromisoformat(lit.value).isoformat()
         except ValueError:
@@ -239,7 +241,7 @@ def literal_key(text: str, lit: Literal, field: FieldInfo) -> Key | None:
             ) from None
     # DATETIME
     if lit.kind != "datetime":
-        raise _type_error(text, lit, field, cat)
+        raise type_error(text, lit, field, cat)
     try:
         return parse_datetime_literal(lit.value)
     except (ValueError, OverflowError):
@@ -288,7 +290,7 @@ def literal_range(text: str, lit: Literal, field: FieldInfo, now: datetime) -> t
     """[low, high) keys of a relative date literal for a date or datetime field."""
     cat = category(field)
     if cat not in (DATE, DATETIME):
-        raise _type_error(text, lit, field, cat)
+        raise type_error(text, lit, field, cat)
     try:
         start, end = _date_range(lit.value, lit.n, now.astimezone(UTC).date())
     except (OverflowError, ValueError):
@@ -298,3 +300,8 @@ def literal_range(text: str, lit: Literal, field: FieldInfo, now: datetime) -> t
     if cat == DATE:
         return start.isoformat(), end.isoformat()
     return f"{start.isoformat()}T00:00:00.000+0000", f"{end.isoformat()}T00:00:00.000+0000"
+
+
+def picklist_set(value: str) -> frozenset[str]:
+    """A multi-select picklist value ("a;b") as a set of case-folded, trimmed items."""
+    return frozenset(part.strip().casefold() for part in value.split(";") if part.strip())
