@@ -19,16 +19,16 @@ comparable with ``==``. The forms:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
-from engine.mapping import FieldKind
+from engine.mapping import FieldKind, ValueTable
 
 SalesforceValue = str | int | float | bool | None
 """A Salesforce field value as its JSON decodes (dates and datetimes are strings)."""
 
-_NO_VALUES: Mapping[str, str] = {}
+_NUMBERS = (int, float)
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _TEXT_KINDS = frozenset({FieldKind.ENUMERATION, FieldKind.STATE, FieldKind.COUNTRY})
@@ -38,35 +38,38 @@ class CanonicalError(ValueError):
     """A value that cannot be read as its field's kind (e.g. ``"abc"`` for a number)."""
 
 
-def from_hubspot(kind: FieldKind, raw: str | None, values: Mapping[str, str] = _NO_VALUES) -> str | None:
-    """The canonical form of a HubSpot property value (always a string on the wire)."""
+def from_hubspot(kind: FieldKind, raw: str | None, table: ValueTable | None = None) -> str | None:
+    """The canonical form of a HubSpot property value (always a string on the wire).
+
+    ``table`` is the mapping's translation table (FieldMapping.table), if it has one.
+    """
     if raw is None:
         return None
     if not isinstance(raw, str):
         raise CanonicalError(f"HubSpot values are strings, got {type(raw).__name__} {raw!r}")
-    return _from_text(kind, raw, values)
+    text = raw.strip()
+    return _PARSE[kind](text, table) if text else None
 
 
-def from_salesforce(
-    kind: FieldKind, raw: SalesforceValue, values: Mapping[str, str] = _NO_VALUES
-) -> str | None:
+def from_salesforce(kind: FieldKind, raw: SalesforceValue, table: ValueTable | None = None) -> str | None:
     """The canonical form of a Salesforce field value (typed JSON)."""
     if raw is None:
         return None
+    if isinstance(raw, str):
+        text = raw.strip()
+        return _PARSE[kind](text, table) if text else None
     if isinstance(raw, bool):  # before int: bool is an int subclass
         if kind is FieldKind.BOOLEAN:
             return "true" if raw else "false"
         raise CanonicalError(f"a {kind.value} field cannot hold the boolean {raw!r}")
-    if isinstance(raw, int | float):
+    if isinstance(raw, _NUMBERS):
         if kind is FieldKind.NUMBER:
             return _number(raw)
         raise CanonicalError(f"a {kind.value} field cannot hold the number {raw!r}")
-    if isinstance(raw, str):
-        return _from_text(kind, raw, values)
     raise CanonicalError(f"unexpected Salesforce value {raw!r}")
 
 
-def to_hubspot(kind: FieldKind, value: str | None, values: Mapping[str, str] = _NO_VALUES) -> str:
+def to_hubspot(kind: FieldKind, value: str | None, table: ValueTable | None = None) -> str:
     """The string to send HubSpot for a canonical value; ``""`` clears the property."""
     if value is None:
         return ""
@@ -76,10 +79,10 @@ def to_hubspot(kind: FieldKind, value: str | None, values: Mapping[str, str] = _
         return str(int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1000)
     if kind is FieldKind.DATETIME:
         return value[:-1] + ".000Z"
-    if kind in _TEXT_KINDS:
-        return _to_hubspot_option(value, values)
-    if kind is FieldKind.MULTI:
-        return ";".join(_to_hubspot_option(item, values) for item in value.split(";"))
+    if table is not None and kind in _TEXT_KINDS:
+        return table.hubspot_value(value)
+    if table is not None and kind is FieldKind.MULTI:
+        return ";".join(table.hubspot_value(item) for item in value.split(";"))
     return value
 
 
@@ -107,31 +110,6 @@ def parse_timestamp_ms(text: str) -> int:
     if stripped.lstrip("-").isdigit():
         return int(stripped)
     return int(_parse_datetime(stripped).timestamp() * 1000)
-
-
-def _from_text(kind: FieldKind, raw: str, values: Mapping[str, str]) -> str | None:
-    text = raw.strip()
-    if not text:
-        return None
-    match kind:
-        case FieldKind.STRING:
-            return text
-        case FieldKind.EMAIL | FieldKind.OWNER:
-            return text.lower()
-        case FieldKind.NUMBER:
-            return _number(text)
-        case FieldKind.BOOLEAN:
-            return _boolean(text)
-        case FieldKind.DATE:
-            return _date(text)
-        case FieldKind.DATETIME:
-            moment = _parse_datetime(text).replace(microsecond=0, tzinfo=None)
-            return moment.isoformat() + "Z"
-        case FieldKind.MULTI:
-            items = {_translate(item.strip(), values) for item in text.split(";") if item.strip()}
-            return ";".join(sorted(items)) if items else None
-        case _:
-            return _translate(text, values)
 
 
 def _number(raw: str | int | float) -> str:
@@ -191,23 +169,38 @@ def _from_epoch_ms(ms: int) -> datetime:
         raise CanonicalError(f"{ms} is out of range for epoch milliseconds") from exc
 
 
-def _translate(text: str, values: Mapping[str, str]) -> str:
-    """A HubSpot option value in Salesforce's vocabulary (values already in it stay as they are)."""
-    if not values:
-        return text
-    hit = values.get(text)
-    if hit is not None:
-        return hit.strip()
-    folded = text.casefold()
-    for key, value in values.items():
-        if key.strip().casefold() == folded:
-            return value.strip()
+def _string(text: str, table: ValueTable | None) -> str:
     return text
 
 
-def _to_hubspot_option(value: str, values: Mapping[str, str]) -> str:
-    """The preferred HubSpot spelling of a canonical value: the first key that translates to it."""
-    for key, target in values.items():
-        if target.strip() == value:
-            return key.strip()
-    return value
+def _lower(text: str, table: ValueTable | None) -> str:
+    return text.lower()
+
+
+def _datetime(text: str, table: ValueTable | None) -> str:
+    return _parse_datetime(text).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def _option(text: str, table: ValueTable | None) -> str:
+    return table.salesforce_value(text) if table is not None else text
+
+
+def _multi(text: str, table: ValueTable | None) -> str | None:
+    items = {_option(item.strip(), table) for item in text.split(";") if item.strip()}
+    return ";".join(sorted(items)) if items else None
+
+
+# The parser per kind, for text that is already trimmed and not blank.
+_PARSE: dict[FieldKind, Callable[[str, ValueTable | None], str | None]] = {
+    FieldKind.STRING: _string,
+    FieldKind.EMAIL: _lower,
+    FieldKind.OWNER: _lower,
+    FieldKind.NUMBER: lambda text, _: _number(text),
+    FieldKind.BOOLEAN: lambda text, _: _boolean(text),
+    FieldKind.DATE: lambda text, _: _date(text),
+    FieldKind.DATETIME: _datetime,
+    FieldKind.ENUMERATION: _option,
+    FieldKind.STATE: _option,
+    FieldKind.COUNTRY: _option,
+    FieldKind.MULTI: _multi,
+}

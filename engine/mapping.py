@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from functools import cached_property
 
 import msgspec
 
@@ -41,7 +42,28 @@ class MappingError(ValueError):
     """A mapping list the engine must refuse to start with; the message names the mapping."""
 
 
-class FieldMapping(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ValueTable:
+    """A ``values`` table prepared for lookups: a HubSpot spelling (any case) → the Salesforce
+    value, and a Salesforce value → its preferred HubSpot spelling (the first key mapping to it)."""
+
+    __slots__ = ("_to_hubspot", "_to_salesforce")
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._to_salesforce = {k.strip().casefold(): v.strip() for k, v in values.items()}
+        self._to_hubspot: dict[str, str] = {}
+        for k, v in values.items():
+            self._to_hubspot.setdefault(v.strip(), k.strip())
+
+    def salesforce_value(self, text: str) -> str:
+        """``text`` in Salesforce's vocabulary; a value the table does not know stays as it is."""
+        return self._to_salesforce.get(text.casefold(), text)
+
+    def hubspot_value(self, value: str) -> str:
+        return self._to_hubspot.get(value, value)
+
+
+# dict=True lets the per-mapping derived values below be computed once (cached_property).
+class FieldMapping(msgspec.Struct, frozen=True, forbid_unknown_fields=True, dict=True):
     """One HubSpot property ↔ one Salesforce field.
 
     ``formula`` marks a calculated (read-only) Salesforce field: it is never written (R-TRG-5).
@@ -57,7 +79,7 @@ class FieldMapping(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     formula: bool = False
     values: dict[str, str] = msgspec.field(default_factory=dict)
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The key of this field's base in the state store.
 
@@ -66,7 +88,12 @@ class FieldMapping(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         """
         return self.hubspot
 
-    @property
+    @cached_property
+    def table(self) -> ValueTable | None:
+        """``values`` prepared for lookups, or None without a table."""
+        return ValueTable(self.values) if self.values else None
+
+    @cached_property
     def effective_rule(self) -> SyncRule:
         """The rule the reconciler applies, which is not always the one configured."""
         if self.rule is SyncRule.DONT_SYNC:

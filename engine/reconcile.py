@@ -22,7 +22,7 @@ from engine.canonical import (
     to_salesforce,
 )
 from engine.mapping import FieldKind, FieldMapping, SyncRule
-from engine.reconcile_rules import Action, Move, decide_field, state_reason, states_without_country
+from engine.reconcile_rules import Action, decide_field, state_reason, states_without_country
 
 __all__ = [
     "Action",
@@ -107,6 +107,11 @@ class Decision(msgspec.Struct, frozen=True):
         return tuple(n for n in self.notes if n.action is Action.ERROR)
 
 
+# Enum members bound once: attribute access on an Enum class costs ~0.2 µs, in the hot path.
+_DONT_SYNC = SyncRule.DONT_SYNC
+_OWNER = FieldKind.OWNER
+_TO_HUBSPOT = Action.TO_HUBSPOT
+_TO_SALESFORCE = Action.TO_SALESFORCE
 _NOT_ON_SF_CREATE = frozenset({SyncRule.ALWAYS_SALESFORCE, SyncRule.DONT_SYNC})
 _NOT_ON_HS_CREATE = frozenset({SyncRule.ALWAYS_HUBSPOT, SyncRule.DONT_SYNC})
 
@@ -139,7 +144,7 @@ def _create_salesforce(
     for m in mappings:
         rule = m.effective_rule
         try:
-            value = from_hubspot(m.kind, hubspot.values.get(m.hubspot), m.values)
+            value = from_hubspot(m.kind, hubspot.values.get(m.hubspot), m.table)
         except CanonicalError as exc:
             notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.ERROR, str(exc)))
             continue
@@ -162,7 +167,7 @@ def _create_salesforce(
     for m, country in states_without_country(mappings, writes, {}):
         del writes[m.salesforce]
         del bases[m.key]
-        value = from_hubspot(m.kind, hubspot.values.get(m.hubspot), m.values)
+        value = from_hubspot(m.kind, hubspot.values.get(m.hubspot), m.table)
         notes.append(
             FieldNote(m.hubspot, m.salesforce, m.effective_rule, Action.HELD, state_reason(country), value)
         )
@@ -176,7 +181,7 @@ def _create_hubspot(salesforce: SalesforceRecord, mappings: Sequence[FieldMappin
     for m in mappings:
         rule = m.effective_rule
         try:
-            value = from_salesforce(m.kind, salesforce.values.get(m.salesforce), m.values)
+            value = from_salesforce(m.kind, salesforce.values.get(m.salesforce), m.table)
         except CanonicalError as exc:
             notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.ERROR, str(exc)))
             continue
@@ -190,7 +195,7 @@ def _create_hubspot(salesforce: SalesforceRecord, mappings: Sequence[FieldMappin
             notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.NOT_SENT, reason, None, value))
             continue
         # Any Salesforce owner may go to HubSpot (R-OWN-3).
-        writes[m.hubspot] = to_hubspot(m.kind, value, m.values)
+        writes[m.hubspot] = to_hubspot(m.kind, value, m.table)
         bases[m.key] = value
     return Decision(writes, {}, bases, tuple(notes), create_hubspot=True)
 
@@ -224,22 +229,27 @@ class _Pass:
 
     def field(self, m: FieldMapping) -> None:
         rule = m.effective_rule
+        key = m.key
         bases = self.link.bases
-        has_base = m.key in bases
-        base = bases.get(m.key)
-        if rule is SyncRule.DONT_SYNC:
+        has_base = key in bases
+        base = bases.get(key)
+        if rule is _DONT_SYNC:
             if has_base:
-                self.bases[m.key] = base
+                self.bases[key] = base
             return
+        kind = m.kind
         try:
-            h = from_hubspot(m.kind, self.hubspot.values.get(m.hubspot), m.values)
-            s = from_salesforce(m.kind, self.salesforce.values.get(m.salesforce), m.values)
+            h = from_hubspot(kind, self.hubspot.values.get(m.hubspot), m.table)
+            s = from_salesforce(kind, self.salesforce.values.get(m.salesforce), m.table)
         except CanonicalError as exc:
             self.notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.ERROR, str(exc)))
             if has_base:
-                self.bases[m.key] = base
+                self.bases[key] = base
             return
-        owner = m.kind is FieldKind.OWNER
+        if h == s:  # the common case: in step, nothing to decide
+            self.bases[key] = h
+            return
+        owner = kind is _OWNER
         move = decide_field(
             rule,
             h,
@@ -251,34 +261,21 @@ class _Pass:
             owner=owner,
             owner_active=owner and h in self.settings.active_owner_emails,
         )
-        self.apply(m, rule, move, h, s, has_base, base)
-
-    def apply(
-        self,
-        m: FieldMapping,
-        rule: SyncRule,
-        move: Move,
-        h: str | None,
-        s: str | None,
-        has_base: bool,
-        base: str | None,
-    ) -> None:
-        if move.direction is Action.TO_HUBSPOT:
-            self.hs_writes[m.hubspot] = to_hubspot(m.kind, s, m.values)
-            self.bases[m.key] = s
+        direction = move.direction
+        if direction is _TO_HUBSPOT:
+            self.hs_writes[m.hubspot] = to_hubspot(kind, s, m.table)
+            self.bases[key] = s
             if m.formula and has_base and h == base:
                 # Only Salesforce's recalculated value moved: a candidate for holding back.
                 self.formula_writes.append(m)
-        elif move.direction is Action.TO_SALESFORCE:
-            self.sf_writes[m.salesforce] = to_salesforce(m.kind, h)
-            self.bases[m.key] = h
-        elif h == s:
-            self.bases[m.key] = h
+        elif direction is _TO_SALESFORCE:
+            self.sf_writes[m.salesforce] = to_salesforce(kind, h)
+            self.bases[key] = h
         elif has_base:
-            self.bases[m.key] = base
-        if move.direction is not None:
+            self.bases[key] = base
+        if direction is not None:
             self.notes.append(
-                FieldNote(m.hubspot, m.salesforce, rule, move.direction, move.reason, h, s, move.conflict)
+                FieldNote(m.hubspot, m.salesforce, rule, direction, move.reason, h, s, move.conflict)
             )
 
     def check_states(self, mappings: Sequence[FieldMapping]) -> None:

@@ -147,6 +147,8 @@ def states_without_country(
 ) -> list[tuple[FieldMapping, FieldMapping]]:
     """R-GEO-3: Salesforce rejects a state without a country, and the whole record with it, so a
     state write whose country would end blank is held back (returned here) instead."""
+    if not sf_writes:
+        return []
     countries = [m for m in mappings if m.kind is FieldKind.COUNTRY]
     held: list[tuple[FieldMapping, FieldMapping]] = []
     for m in mappings:

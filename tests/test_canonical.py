@@ -19,11 +19,13 @@ from engine.canonical import (
     to_hubspot,
     to_salesforce,
 )
-from engine.mapping import FieldKind, us_state_values
+from engine.mapping import FieldKind, ValueTable, us_state_values
 
 K = FieldKind
 STATES = us_state_values()
 LEAD_SOURCES = {"Web": "Web", "website": "Web", "Phone Inquiry": "Phone Inquiry", "phone": "Phone Inquiry"}
+STATE_TABLE = ValueTable(STATES)
+SOURCE_TABLE = ValueTable(LEAD_SOURCES)
 
 SAME = [
     # kind, HubSpot wire value, Salesforce wire value, canonical
@@ -70,13 +72,13 @@ def test_blank_is_none_but_zero_and_false_are_values(kind: FieldKind) -> None:
 
 
 def test_translation_tables_are_case_insensitive_and_go_back_as_first_key() -> None:
-    assert from_hubspot(K.STATE, "ca", STATES) == "California"
-    assert from_hubspot(K.STATE, "California", STATES) == "California"
-    assert to_hubspot(K.STATE, "California", STATES) == "California"
-    assert from_hubspot(K.ENUMERATION, "WEBSITE", LEAD_SOURCES) == "Web"
-    assert to_hubspot(K.ENUMERATION, "Phone Inquiry", LEAD_SOURCES) == "Phone Inquiry"
-    assert from_hubspot(K.ENUMERATION, "Trade Show", LEAD_SOURCES) == "Trade Show"  # unknown: as is
-    assert from_hubspot(K.MULTI, "phone;website;Web", LEAD_SOURCES) == "Phone Inquiry;Web"
+    assert from_hubspot(K.STATE, "ca", STATE_TABLE) == "California"
+    assert from_hubspot(K.STATE, "California", STATE_TABLE) == "California"
+    assert to_hubspot(K.STATE, "California", STATE_TABLE) == "California"
+    assert from_hubspot(K.ENUMERATION, "WEBSITE", SOURCE_TABLE) == "Web"
+    assert to_hubspot(K.ENUMERATION, "Phone Inquiry", SOURCE_TABLE) == "Phone Inquiry"
+    assert from_hubspot(K.ENUMERATION, "Trade Show", SOURCE_TABLE) == "Trade Show"  # unknown: as is
+    assert from_hubspot(K.MULTI, "phone;website;Web", SOURCE_TABLE) == "Phone Inquiry;Web"
 
 
 def test_wire_forms() -> None:
@@ -155,7 +157,7 @@ RAW: dict[FieldKind, st.SearchStrategy[str]] = {
     K.STATE: st.one_of(words, st.sampled_from(list(STATES))),
     K.COUNTRY: words,
 }
-VALUES = {K.ENUMERATION: LEAD_SOURCES, K.MULTI: LEAD_SOURCES, K.STATE: STATES}
+TABLES = {K.ENUMERATION: SOURCE_TABLE, K.MULTI: SOURCE_TABLE, K.STATE: STATE_TABLE}
 
 
 @pytest.mark.parametrize("kind", list(FieldKind))
@@ -172,7 +174,7 @@ def kind_and_raw(draw: st.DrawFn) -> tuple[FieldKind, str]:
 @given(kind_and_raw())
 def test_round_trips_through_both_sides(case: tuple[FieldKind, str]) -> None:
     kind, raw = case
-    values = VALUES.get(kind, {})
+    values = TABLES.get(kind)
     canonical = from_hubspot(kind, raw, values)
     # Canonical is a fixed point...
     assert from_hubspot(kind, canonical, values) == canonical

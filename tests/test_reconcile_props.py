@@ -16,7 +16,7 @@ from engine.canonical import (
     to_hubspot,
     to_salesforce,
 )
-from engine.mapping import FieldKind, FieldMapping, SyncRule, us_state_values, validate_mappings
+from engine.mapping import FieldKind, FieldMapping, SyncRule, ValueTable, us_state_values, validate_mappings
 from engine.reconcile import (
     Action,
     Decision,
@@ -50,7 +50,8 @@ POOLS: dict[FieldKind, list[str]] = {
 
 def hubspot_forms(kind: FieldKind, value: str) -> list[str]:
     """Ways HubSpot may spell a canonical value."""
-    forms = [to_hubspot(kind, value, TABLES.get(kind, {})), f" {value} "]
+    table = ValueTable(TABLES[kind]) if kind in TABLES else None
+    forms = [to_hubspot(kind, value, table), f" {value} "]
     match kind:
         case K.EMAIL | K.OWNER | K.BOOLEAN:
             forms.append(value.upper())
@@ -190,8 +191,8 @@ def test_convergence(world: World) -> None:
     held = {n.hubspot for n in first.notes if n.action is Action.HELD}
     for m in world.fields:
         rule = m.effective_rule
-        h = from_hubspot(m.kind, hs.values.get(m.hubspot), m.values)
-        s = from_salesforce(m.kind, sf.values.get(m.salesforce), m.values)
+        h = from_hubspot(m.kind, hs.values.get(m.hubspot), m.table)
+        s = from_salesforce(m.kind, sf.values.get(m.salesforce), m.table)
         if rule is SyncRule.DONT_SYNC or m.hubspot in held:
             continue
         if (rule is SyncRule.ALWAYS_SALESFORCE and s is None) or (
@@ -209,11 +210,11 @@ def test_no_echo(world: World, data: st.DataObject) -> None:
     first = world.decide()
 
     def hs_form(m: FieldMapping, value: str) -> str:
-        canonical = from_hubspot(m.kind, value, m.values)
+        canonical = from_hubspot(m.kind, value, m.table)
         return data.draw(st.sampled_from(hubspot_forms(m.kind, canonical))) if canonical else ""
 
     def sf_form(m: FieldMapping, value: SalesforceValue) -> SalesforceValue:
-        canonical = from_salesforce(m.kind, value, m.values)
+        canonical = from_salesforce(m.kind, value, m.table)
         return data.draw(st.sampled_from(salesforce_forms(m.kind, canonical))) if canonical else None
 
     hs, sf = apply(world, first, hs_form, sf_form, now=data.draw(st.integers(0, 20)))
@@ -231,11 +232,11 @@ def test_writes_only_what_differs(world: World) -> None:
         if m.hubspot in decision.hubspot_writes:
             assert m.hubspot in noted or world.hubspot is None
             if world.hubspot is not None:
-                before = from_hubspot(m.kind, world.hubspot.values.get(m.hubspot), m.values)
-                assert from_hubspot(m.kind, decision.hubspot_writes[m.hubspot], m.values) != before
+                before = from_hubspot(m.kind, world.hubspot.values.get(m.hubspot), m.table)
+                assert from_hubspot(m.kind, decision.hubspot_writes[m.hubspot], m.table) != before
         if m.salesforce in decision.salesforce_writes:
             assert m.hubspot in noted or world.salesforce is None
             assert not m.formula and m.effective_rule is not SyncRule.DONT_SYNC
             if world.salesforce is not None:
-                before = from_salesforce(m.kind, world.salesforce.values.get(m.salesforce), m.values)
-                assert from_salesforce(m.kind, decision.salesforce_writes[m.salesforce], m.values) != before
+                before = from_salesforce(m.kind, world.salesforce.values.get(m.salesforce), m.table)
+                assert from_salesforce(m.kind, decision.salesforce_writes[m.salesforce], m.table) != before
