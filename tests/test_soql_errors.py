@@ -37,7 +37,7 @@ ERROR_CASES = [
         "unexpected token: 'AND'",
     ),
     ("SELECT Id FROM Contact WHERE LastName IN ()", "MALFORMED_QUERY", "unexpected token: ')'"),
-    ("SELECT Id FROM Contact WHERE LastName IN 'a'", "MALFORMED_QUERY", "unexpected token: \"'a'\""),
+    ("SELECT Id FROM Contact WHERE LastName IN 'a'", "MALFORMED_QUERY", "unexpected token: ''a''"),
     ("SELECT Id FROM Contact WHERE LastName NOT LIKE 'a'", "MALFORMED_QUERY", "unexpected token: 'LIKE'"),
     ("SELECT Id FROM Contact WHERE LastName LIKE 5", "MALFORMED_QUERY", "LIKE"),
     (
@@ -76,6 +76,9 @@ ERROR_CASES = [
     ("SELECT Id FROM Contact LIMIT 5 LIMIT 5", "MALFORMED_QUERY", "unexpected token: 'LIMIT'"),
     ("SELECT Id FROM Contact OFFSET 5 LIMIT 5", "MALFORMED_QUERY", "unexpected token: 'LIMIT'"),
     ("SELECT Id FROM Contact;", "MALFORMED_QUERY", "unexpected token: ';'"),
+    ("SELECT Id FROM Contact LIMIT 1\u0663", "MALFORMED_QUERY", "unexpected token: '\u0663'"),
+    ("SELECT Id FROM Contact WHERE Birthdate = 2024-01-0\u0665", "MALFORMED_QUERY", "unexpected token"),
+    ("SELECT Id FROM Contact WHERE LastName\u00a0= 'a'", "MALFORMED_QUERY", "unexpected token: '\xa0'"),
     ("SELECT Id FROM Contact WHERE Id = '1' GROUP BY Id", "MALFORMED_QUERY", "unexpected token: 'GROUP'"),
     ("SELECT COUNT(), Id FROM Contact", "MALFORMED_QUERY", "COUNT() must be the only element"),
     ("SELECT Id, COUNT() FROM Contact", "MALFORMED_QUERY", "COUNT() must be the only element"),

@@ -176,7 +176,7 @@ class _Compiler:
         for value in cond.values:
             if value.kind == "dateliteral":
                 raise SoqlError(
-                    "MALFORMED_QUERY", positioned(self.text, value.pos, f"unexpected token: {value.value!r}")
+                    "MALFORMED_QUERY", positioned(self.text, value.pos, f"unexpected token: '{value.value}'")
                 )
             keys.add(literal_key(self.text, value, info))
         if cond.negated:

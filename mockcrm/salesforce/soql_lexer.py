@@ -65,12 +65,12 @@ class Token(msgspec.Struct, frozen=True):
 
 _WS = re.compile(r"[ \t\r\n\f]+")
 # Datetimes: 2024-01-05T10:00:00Z, …+01:00, …-0800, optional fraction. The zone is mandatory.
-_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # A datetime-looking prefix that is not a valid datetime literal (e.g. missing zone): reject it
 # as one token rather than as a date followed by junk.
-_DATETIME_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]*")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_DATETIME_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]*", re.ASCII)
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _PUNCT = ("!=", "<>", "<=", ">=", "=", "<", ">", "(", ")", ",", ":")
 
@@ -116,7 +116,7 @@ def _string(text: str, start: int) -> tuple[Token, int]:
             wildcards.append(len(out))
         out.append(ch)
         i += 1
-    raise malformed(text, start, f"unexpected token: {text[start : start + 20]!r}... (unterminated string)")
+    raise malformed(text, start, f"unterminated string literal: {text[start : start + 20]}")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -146,7 +146,7 @@ def tokenize(text: str) -> list[Token]:
                 continue
             m = _DATETIME_PREFIX.match(text, i)
             if m:
-                raise malformed(text, i, f"unexpected token: {m.group()!r}")
+                raise malformed(text, i, f"unexpected token: '{m.group()}'")
             m = _DATE.match(text, i)
             if m:
                 tokens.append(Token(DATE, m.group(), i, m.group()))
@@ -169,6 +169,6 @@ def tokenize(text: str) -> list[Token]:
                 i += len(p)
                 break
         else:
-            raise malformed(text, i, f"unexpected token: {ch!r}")
+            raise malformed(text, i, f"unexpected token: '{ch}'")
     tokens.append(Token(EOF, "<EOF>", n, ""))
     return tokens

@@ -71,7 +71,7 @@ class _Parser:
 
     def unexpected(self, tok: Token | None = None) -> SoqlError:
         tok = tok or self.tok
-        shown = "<EOF>" if tok.kind == EOF else repr(tok.text)
+        shown = "<EOF>" if tok.kind == EOF else f"'{tok.text}'"
         return malformed(self.text, tok.pos, f"unexpected token: {shown}")
 
     def is_kw(self, *words: str) -> bool:
