@@ -1,0 +1,236 @@
+"""``POST /crm/v3/objects/{objectType}/search``: filter groups, one sort, ``after`` paging, caps.
+
+A search filtered by a range on the last-modified property (the incremental-sync query) walks the
+store's sorted last-modified index instead of every record.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+
+from aiohttp import web
+
+from mockcrm.hubspot.bodies import Filter, SearchRequest, decode
+from mockcrm.hubspot.context import HubSpotMock, mock_of
+from mockcrm.hubspot.errors import json_response, validation
+from mockcrm.hubspot.objects import object_type
+from mockcrm.hubspot.render import record_json
+from mockcrm.hubspot.schema import ObjectTypeDef
+from mockcrm.hubspot.store import Record
+from mockcrm.hubspot.values import as_string, compare_key
+
+MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 6, 18
+PAGE_MAX = 200
+RESULT_CAP = 10_000
+_RANGE_OPS = frozenset({"EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"})
+_TOKEN_SPLIT = re.compile(r"[^\w@.+-]+")
+Test = Callable[[Record], bool]
+Key = float | str | None
+
+
+def _kind(mock: HubSpotMock, otype: ObjectTypeDef, name: str) -> str:
+    if name in (otype.modified_prop, otype.created_prop, "createdate"):
+        return "datetime"
+    if name == "hs_object_id":
+        return "number"
+    prop = mock.portal.schema.prop(otype.name, name)
+    if prop is None:
+        raise validation(f'Property "{name}" does not exist', context={"propertyName": [name]})
+    return "enum" if prop.type == "enumeration" else prop.type
+
+
+def _getter(otype: ObjectTypeDef, name: str, kind: str) -> Callable[[Record], Key]:
+    if name == otype.modified_prop:
+        return lambda r: float(r.updated_ms)
+    if name in (otype.created_prop, "createdate"):
+        return lambda r: float(r.created_ms)
+    if name == "hs_object_id":
+        return lambda r: float(r.id)
+    if kind == "enum":
+        return lambda r: r.props.get(name)
+    return lambda r: _key(kind, r.props.get(name))
+
+
+def _key(kind: str, raw: str | None) -> Key:
+    if raw is None or raw == "":
+        return None
+    return raw if kind == "enum" else compare_key(kind, raw)
+
+
+def _operand(kind: str, f: Filter, raw: object) -> Key:
+    key = _key(kind, as_string(raw))  # type: ignore[arg-type]
+    if key is None:
+        raise validation(f"Invalid value {raw!r} for {f.operator} filter on {f.property_name}")
+    return key
+
+
+def _compile(mock: HubSpotMock, otype: ObjectTypeDef, f: Filter) -> Test:
+    op = f.operator.upper()
+    name = f.property_name
+    if name.startswith("associations."):
+        return _association_test(mock, otype, f)
+    kind = _kind(mock, otype, name)
+    get = _getter(otype, name, kind)
+    if op in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
+        present = op == "HAS_PROPERTY"
+        return lambda r: (get(r) is not None) == present
+    if op in ("IN", "NOT_IN"):
+        wanted = {_operand(kind, f, v) for v in f.values}
+        keep = op == "IN"
+        return lambda r: (get(r) in wanted) == keep
+    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        token = as_string(f.value).lower()
+        pattern = re.compile(re.escape(token).replace(r"\*", ".*") + r"\Z")
+        keep = op == "CONTAINS_TOKEN"
+        return lambda r: _has_token(r.props.get(name), token, pattern) == keep
+    value = _operand(kind, f, f.value)
+    if op == "EQ":
+        return lambda r: get(r) == value
+    if op == "NEQ":
+        return lambda r: get(r) != value
+    if op == "BETWEEN":
+        high = _operand(kind, f, f.high_value)
+        return lambda r: (k := get(r)) is not None and value <= k <= high  # type: ignore[operator]
+    compare = {
+        "LT": lambda k: k < value,
+        "LTE": lambda k: k <= value,
+        "GT": lambda k: k > value,
+        "GTE": lambda k: k >= value,
+    }.get(op)
+    if compare is None:
+        raise validation(f"Unknown filter operator: {f.operator}")
+    return lambda r: (k := get(r)) is not None and type(k) is type(value) and compare(k)
+
+
+def _has_token(raw: str | None, token: str, pattern: re.Pattern[str]) -> bool:
+    if not raw:
+        return False
+    text = raw.lower()
+    if "*" not in token:
+        return token == text or token in _TOKEN_SPLIT.split(text) or token in re.split(r"[^\w]+", text)
+    return bool(pattern.match(text)) or any(pattern.match(t) for t in _TOKEN_SPLIT.split(text))
+
+
+def _association_test(mock: HubSpotMock, otype: ObjectTypeDef, f: Filter) -> Test:
+    target = mock.portal.schema.resolve(f.property_name.split(".", 1)[1])
+    key = (target.type_id, int(as_string(f.value) or 0))
+    linked = {rid for rid, _ in mock.portal.associations.targets(key, otype.type_id)}
+    keep = f.operator.upper() != "NEQ"
+    return lambda r: (r.id in linked) == keep
+
+
+def _index_window(otype: ObjectTypeDef, filters: list[Filter]) -> tuple[int, int] | None:
+    """[lo, hi] ms bounds from range filters on the last-modified property, if there are any."""
+    lo, hi, found = -(1 << 62), 1 << 62, False
+    for f in filters:
+        op = f.operator.upper()
+        if f.property_name != otype.modified_prop or op not in _RANGE_OPS:
+            continue
+        a = compare_key("datetime", as_string(f.value))
+        b = compare_key("datetime", as_string(f.high_value)) if op == "BETWEEN" else a
+        if not isinstance(a, float) or not isinstance(b, float):
+            continue
+        found = True
+        if op in ("EQ", "GTE", "BETWEEN"):
+            lo = max(lo, math.ceil(a))
+        if op == "GT":
+            lo = max(lo, math.floor(a) + 1)
+        if op in ("EQ", "LTE", "BETWEEN"):
+            hi = min(hi, math.floor(b))
+        if op == "LT":
+            hi = min(hi, math.ceil(a) - 1)
+    return (lo, hi) if found else None
+
+
+def _sort_spec(body: SearchRequest) -> tuple[str, bool] | None:
+    if not body.sorts:
+        return None
+    first = body.sorts[0]
+    if isinstance(first, str):
+        return first.lstrip("-"), first.startswith("-")
+    return first.property_name, first.direction.upper().startswith("DESC")
+
+
+def find(mock: HubSpotMock, otype: ObjectTypeDef, body: SearchRequest) -> list[Record]:
+    groups = [g.filters for g in body.filter_groups if g.filters]
+    if len(groups) > MAX_GROUPS or any(len(g) > MAX_PER_GROUP for g in groups):
+        raise validation(f"Too many filters: at most {MAX_GROUPS} groups of {MAX_PER_GROUP} filters")
+    if sum(len(g) for g in groups) > MAX_FILTERS:
+        raise validation(f"Too many filters: at most {MAX_FILTERS} filters in all")
+    compiled = [[_compile(mock, otype, f) for f in g] for g in groups]
+    sort = _sort_spec(body)
+    store = mock.portal.stores[otype.name]
+    window = _index_window(otype, groups[0]) if len(groups) == 1 else None
+    candidates: Iterable[Record]
+    ordered = False
+    if window is not None:
+        by_modified = sort is not None and sort[0] == otype.modified_prop
+        descending = by_modified and sort is not None and sort[1]
+        candidates = store.modified.scan(store.records, window[0], window[1], reverse=descending)
+        ordered = by_modified
+    else:
+        candidates = store.all_live()
+        ordered = sort is None  # insertion order is creation order, HubSpot's default
+    text = (body.query or "").strip().lower()
+    matches = [
+        r
+        for r in candidates
+        if (not compiled or any(all(t(r) for t in g) for g in compiled))
+        and (not text or _text_hit(otype, r, text))
+    ]
+    if not ordered:
+        matches = _sorted(mock, otype, matches, sort)
+    return matches
+
+
+def _text_hit(otype: ObjectTypeDef, rec: Record, text: str) -> bool:
+    for name in (*otype.default_props, otype.primary_display_property, "phone", "company", "domain"):
+        value = rec.props.get(name)
+        if value and text in value.lower():
+            return True
+    return False
+
+
+def _sorted(
+    mock: HubSpotMock, otype: ObjectTypeDef, recs: list[Record], sort: tuple[str, bool] | None
+) -> list[Record]:
+    if sort is None:
+        return sorted(recs, key=lambda r: r.id)
+    name, descending = sort
+    get = _getter(otype, name, _kind(mock, otype, name))
+    keyed = [(get(r), r) for r in recs]
+    present = [(k, r.id, r) for k, r in keyed if k is not None]
+    present.sort(key=lambda t: (t[0], t[1]), reverse=descending)
+    return [t[2] for t in present] + [r for k, r in keyed if k is None]
+
+
+async def search(request: web.Request) -> web.Response:
+    mock = mock_of(request)
+    otype = object_type(request)
+    body = decode(await request.read(), SearchRequest)
+    if not 0 <= body.limit <= PAGE_MAX:
+        raise validation(f"limit must be between 0 and {PAGE_MAX}, got {body.limit}")
+    after_text = "" if body.after is None else str(body.after).strip()
+    if after_text and not after_text.isdigit():
+        raise validation(f"Invalid after value: {after_text!r}; it must be an integer")
+    offset = int(after_text) if after_text else 0
+    if offset >= RESULT_CAP:
+        raise validation(
+            f"Search results are limited to {RESULT_CAP} records; "
+            "narrow the filters instead of paging further"
+        )
+    matches = find(mock, otype, body)
+    end = min(offset + body.limit, RESULT_CAP, len(matches))
+    known = mock.portal.schema.props[otype.name]
+    requested = body.properties or None
+    results = [record_json(otype, r, requested, known=known) for r in matches[offset:end]]
+    out: dict[str, object] = {"total": len(matches), "results": results}
+    if end < len(matches) and body.limit > 0:
+        out["paging"] = {"next": {"after": str(end)}}
+    return json_response(out)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/crm/v3/objects/{objectType}/search", search)
