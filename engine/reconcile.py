@@ -169,7 +169,7 @@ def _create_salesforce(
         del bases[m.key]
         value = from_hubspot(m.kind, hubspot.values.get(m.hubspot), m.table)
         notes.append(
-            FieldNote(m.hubspot, m.salesforce, m.effective_rule, Action.HELD, state_reason(country), value)
+            FieldNote(m.hubspot, m.salesforce, m.effective_rule, Action.ERROR, state_reason(country), value)
         )
     return Decision({}, writes, bases, tuple(notes), create_salesforce=True)
 
@@ -282,7 +282,7 @@ class _Pass:
         for m, country in states_without_country(mappings, self.sf_writes, self.salesforce.values):
             del self.sf_writes[m.salesforce]
             self._restore_base(m)
-            self._replace_note(m, Action.HELD, state_reason(country))
+            self._replace_note(m, Action.ERROR, state_reason(country))
 
     def hold_formula_only_changes(self) -> None:
         """R-TRG-5: a recalculated formula field alone triggers no sync; its value travels with the

@@ -18,11 +18,13 @@ class Action(StrEnum):
     TO_HUBSPOT = "to_hubspot"
     TO_SALESFORCE = "to_salesforce"
     HELD = "held"
-    """A value that would have moved but may not: owner without an active Salesforce user,
-    a state without a country, a formula field whose change alone triggers nothing."""
+    """A value that would have moved but by design does not: an owner without an active
+    Salesforce user, a formula field whose change alone triggers nothing."""
     NOT_SENT = "not_sent"
     """Left out of a create by the rule (always_salesforce, always_hubspot)."""
     ERROR = "error"
+    """The field could not sync and needs a human: an unreadable value, a state without a
+    country. The record's other fields still sync."""
 
 
 class Move(NamedTuple):

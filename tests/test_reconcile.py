@@ -413,13 +413,14 @@ def test_state_codes_convert_to_salesforce_names_and_are_no_change() -> None:
     assert created.salesforce_writes == {"MailingState": "Texas", "MailingCountry": "US"}
 
 
-def test_state_without_country_is_held_back() -> None:
+def test_state_without_country_is_held_back_as_an_error() -> None:
     decision = reconcile(
         LinkState(), HubSpotRecord({"state": "TX"}, 2), SalesforceRecord({}, 1), [STATE, COUNTRY], SETTINGS
     )
     assert decision.salesforce_writes == {}
     (note,) = decision.notes
-    assert note.action is Action.HELD and "R-GEO-3" in note.reason
+    assert note.action is Action.ERROR and "R-GEO-3" in note.reason
+    assert decision.errors == (note,)
     assert "state" not in decision.bases
     created = reconcile(LinkState(), HubSpotRecord({"state": "TX"}), None, [STATE, COUNTRY], SETTINGS)
     assert created.salesforce_writes == {}

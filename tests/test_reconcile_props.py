@@ -188,7 +188,7 @@ def test_convergence(world: World) -> None:
     apart on purpose: a blank authoritative side under always_*, or a held value."""
     first = world.decide()
     hs, sf = apply(world, first)
-    held = {n.hubspot for n in first.notes if n.action is Action.HELD}
+    held = {n.hubspot for n in first.notes if n.action in (Action.HELD, Action.ERROR)}
     for m in world.fields:
         rule = m.effective_rule
         h = from_hubspot(m.kind, hs.values.get(m.hubspot), m.table)
