@@ -1,0 +1,184 @@
+"""Search through the official client and raw calls: every operator, sorts, paging and the caps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hubspot.crm.companies import PublicObjectSearchRequest
+
+from mockcrm.config import MockEndpoints
+from tests.test_hubspot_support import call, client, hubspot_mocks, reset, watchdog
+
+__all__ = ["watchdog"]
+
+COMPANIES = [
+    {"name": "Alpha Corp", "annualrevenue": "10", "industry": "BANKING", "domain": "alpha.example"},
+    {"name": "Beta Ltd", "annualrevenue": "20", "industry": "RETAIL"},
+    {"name": "Gamma Corp", "annualrevenue": "30", "industry": "BANKING", "city": "Lyon"},
+    {"name": "Delta", "industry": "INSURANCE"},
+]
+
+
+@pytest.fixture(scope="module")
+def hs() -> Iterator[MockEndpoints]:
+    with hubspot_mocks() as endpoints:
+        reset(endpoints)
+        status, _, _ = call(
+            endpoints, "POST", "/crm/v3/objects/companies/batch/create",
+            {"inputs": [{"properties": p} for p in COMPANIES]},
+        )  # fmt: skip
+        assert status == 201
+        yield endpoints
+
+
+def names(hs: MockEndpoints, *filters: dict[str, object], sorts: list[object] | None = None) -> list[str]:
+    body: dict[str, object] = {
+        "filterGroups": [{"filters": list(filters)}],
+        "properties": ["name"],
+        "limit": 100,
+    }
+    if sorts is not None:
+        body["sorts"] = sorts
+    status, out, _ = call(hs, "POST", "/crm/v3/objects/companies/search", body)
+    assert status == 200, out
+    assert out["total"] == len(out["results"])
+    return [r["properties"]["name"] for r in out["results"]]
+
+
+def f(prop: str, op: str, value: object = None, **extra: object) -> dict[str, object]:
+    out: dict[str, object] = {"propertyName": prop, "operator": op, **extra}
+    if value is not None:
+        out["value"] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        (f("name", "EQ", "alpha corp"), ["Alpha Corp"]),  # string values compare case-insensitively
+        (f("industry", "NEQ", "BANKING"), ["Beta Ltd", "Delta"]),
+        (f("annualrevenue", "LT", "20"), ["Alpha Corp"]),
+        (f("annualrevenue", "LTE", "20"), ["Alpha Corp", "Beta Ltd"]),
+        (f("annualrevenue", "GT", "10"), ["Beta Ltd", "Gamma Corp"]),
+        (f("annualrevenue", "GTE", "10"), ["Alpha Corp", "Beta Ltd", "Gamma Corp"]),
+        (f("annualrevenue", "BETWEEN", "15", highValue="30"), ["Beta Ltd", "Gamma Corp"]),
+        (f("industry", "IN", values=["RETAIL", "INSURANCE"]), ["Beta Ltd", "Delta"]),
+        (f("industry", "NOT_IN", values=["RETAIL", "INSURANCE"]), ["Alpha Corp", "Gamma Corp"]),
+        (f("city", "HAS_PROPERTY"), ["Gamma Corp"]),
+        (f("annualrevenue", "NOT_HAS_PROPERTY"), ["Delta"]),
+        (f("name", "CONTAINS_TOKEN", "corp"), ["Alpha Corp", "Gamma Corp"]),
+        (f("name", "CONTAINS_TOKEN", "*ta"), ["Beta Ltd", "Delta"]),
+        (f("name", "NOT_CONTAINS_TOKEN", "corp"), ["Beta Ltd", "Delta"]),
+        (f("industry", "EQ", "banking"), []),  # enumerations are case-sensitive
+    ],
+)
+def test_operators(hs: MockEndpoints, flt: dict[str, object], expected: list[str]) -> None:
+    assert names(hs, flt) == expected
+
+
+def test_groups_are_ored_and_filters_anded(hs: MockEndpoints) -> None:
+    body = {
+        "filterGroups": [
+            {"filters": [f("industry", "EQ", "BANKING"), f("annualrevenue", "GT", "10")]},
+            {"filters": [f("name", "EQ", "Delta")]},
+        ],
+        "properties": ["name"],
+    }
+    status, out, _ = call(hs, "POST", "/crm/v3/objects/companies/search", body)
+    assert status == 200 and [r["properties"]["name"] for r in out["results"]] == ["Gamma Corp", "Delta"]
+
+
+def test_sorts_in_object_and_string_form(hs: MockEndpoints) -> None:
+    by_revenue = names(
+        hs, f("name", "HAS_PROPERTY"), sorts=[{"propertyName": "annualrevenue", "direction": "DESCENDING"}]
+    )
+    assert by_revenue == ["Gamma Corp", "Beta Ltd", "Alpha Corp", "Delta"]  # no value sorts last
+    assert names(hs, f("name", "HAS_PROPERTY"), sorts=["name"]) == [
+        "Alpha Corp",
+        "Beta Ltd",
+        "Delta",
+        "Gamma Corp",
+    ]
+    assert names(hs, f("name", "HAS_PROPERTY"), sorts=["-name"])[0] == "Gamma Corp"
+
+
+def test_search_result_shape_and_headers(hs: MockEndpoints) -> None:
+    status, out, headers = call(hs, "POST", "/crm/v3/objects/companies/search", {"limit": 1})
+    assert status == 200 and out["total"] == 4 and out["paging"] == {"next": {"after": "1"}}
+    record = out["results"][0]
+    assert set(record["properties"]) == {
+        "name",
+        "domain",
+        "createdate",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+    }
+    assert "X-HubSpot-RateLimit-Daily" in headers and "X-HubSpot-RateLimit-Max" not in headers
+    status, out, _ = call(
+        hs,
+        "POST",
+        "/crm/v3/objects/companies/search",
+        {"filterGroups": [{"filters": [f("name", "EQ", "zzz")]}]},
+    )
+    assert out == {"total": 0, "results": []}
+
+
+def test_incremental_sync_paging_with_the_official_client(hs: MockEndpoints) -> None:
+    api = client(hs).crm.companies
+    status, _, _ = call(
+        hs, "POST", "/crm/v3/objects/companies/batch/create",
+        {"inputs": [{"properties": {"name": f"Bulk {i}"}} for i in range(100)]},
+    )  # fmt: skip
+    assert status == 201
+    seen: list[str] = []
+    after: str | None = "0"
+    since = {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": "0"}
+    while after is not None:
+        page = api.search_api.do_search(PublicObjectSearchRequest(
+            filter_groups=[{"filters": [since]}],
+            sorts=[{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+            properties=["name"], limit=30, after=after,
+        ))  # fmt: skip
+        assert page.total == 104
+        seen += [r.id for r in page.results]
+        after = page.paging.next.after if page.paging else None
+    assert len(seen) == len(set(seen)) == 104
+    stamps = [r["properties"]["hs_lastmodifieddate"] for r in _dump(hs)]
+    assert stamps == sorted(stamps)
+
+
+def _dump(hs: MockEndpoints) -> list[dict[str, dict[str, str]]]:
+    status, out, _ = call(hs, "GET", "/__mock/dump/companies")
+    assert status == 200
+    return out  # type: ignore[no-any-return]
+
+
+def test_bad_search_requests(hs: MockEndpoints) -> None:
+    path = "/crm/v3/objects/companies/search"
+    assert call(hs, "POST", path, {"limit": 201})[0] == 400
+    assert call(hs, "POST", path, {"after": "10000"})[0] == 400
+    assert call(hs, "POST", path, {"after": "abc"})[0] == 400
+    too_many = {"filterGroups": [{"filters": [f("name", "HAS_PROPERTY")]}] * 6}
+    status, err, _ = call(hs, "POST", path, too_many)
+    assert status == 400 and err["category"] == "VALIDATION_ERROR"
+    status, err, _ = call(hs, "POST", path, {"filterGroups": [{"filters": [f("nope", "EQ", "x")]}]})
+    assert status == 400 and err["category"] == "VALIDATION_ERROR"
+    status, err, _ = call(
+        hs, "POST", path, {"filterGroups": [{"filters": [f("annualrevenue", "GT", "many")]}]}
+    )
+    assert status == 400
+
+
+def test_ten_thousand_result_cap() -> None:
+    with hubspot_mocks() as hs:
+        status, seeded, _ = call(
+            hs, "POST", "/__mock/seed", {"object_type": "notes", "count": 10_050, "seed": 7}
+        )
+        assert status == 200 and seeded["created"] == 10_050
+        path = "/crm/v3/objects/notes/search"
+        status, out, _ = call(hs, "POST", path, {"limit": 200, "after": "9900"})
+        assert status == 200 and out["total"] == 10_050 and len(out["results"]) == 100
+        assert out["paging"]["next"]["after"] == "10000"
+        status, err, _ = call(hs, "POST", path, {"limit": 200, "after": out["paging"]["next"]["after"]})
+        assert status == 400 and err["category"] == "VALIDATION_ERROR"
