@@ -81,7 +81,7 @@ class ChangeStream:
         that already exists syncs by itself)."""
         saved = await self._store.cursor(self.name)
         if saved is None:
-            saved = Cursor(ts_ms=initial_ms, last_id="")
+            saved = Cursor(ts_ms=initial_ms, last_id="", floor_ms=initial_ms)
             await self._store.commit([PutCursor(self.name, saved)])
         self.cursor = self._saved = saved
 
@@ -109,6 +109,8 @@ class ChangeStream:
         return count
 
     def _seen(self, change: Change) -> bool:
+        if change.modified_ms <= self.cursor.floor_ms:
+            return True  # existed before the first run: only an explicit backfill syncs it
         key = (change.modified_ms, change.record_id)
         cursor = (self.cursor.ts_ms, self.cursor.last_id)
         if key > cursor:
@@ -124,7 +126,7 @@ class ChangeStream:
         while self._in_flight and self._in_flight[0].done_flag:
             ts, rid = self._in_flight.popleft().key
             if (ts, rid) > (self.cursor.ts_ms, self.cursor.last_id):
-                self.cursor = Cursor(ts_ms=ts, last_id=rid)
+                self.cursor = Cursor(ts_ms=ts, last_id=rid, floor_ms=self.cursor.floor_ms)
 
     def _forget_old(self) -> None:
         horizon = self.cursor.ts_ms - self._overlap_ms

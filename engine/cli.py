@@ -66,14 +66,66 @@ async def _serve_mocks(config: MockConfig) -> None:
                 break
 
 
+def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="sync HubSpot and Salesforce")
+    p.add_argument("--config", default=None, help="TOML config file (CRMSYNC_* variables override it)")
+    p.add_argument("--until-idle", action="store_true", help="drain every change, print a JSON summary, exit")
+    p.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
+
+
+def _setup_logging(level: str, as_json: bool) -> None:
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level=level, serialize=as_json, backtrace=False, diagnose=False)
+
+
+async def _run_until_idle(settings: object) -> int:
+    from engine.runtime import open_engine, run_until_idle
+    from engine.settings import Settings
+
+    assert isinstance(settings, Settings)
+    async with open_engine(settings) as engine:
+        summary = await run_until_idle(engine)
+    sys.stdout.write(msgspec.json.encode(summary.public()).decode() + "\n")
+    return 3 if summary.paused else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from engine.errors import AuthFailed, ConfigError, StateFileError
+    from engine.mapping import MappingError
+    from engine.settings import load_settings
+
+    try:
+        settings = load_settings(args.config)
+    except (ConfigError, MappingError) as exc:
+        sys.stderr.write(f"crmsync: config error: {exc}\n")
+        return 2
+    _setup_logging(settings.tuning.log_level, args.log_json)
+    if not args.until_idle:
+        sys.stderr.write("crmsync: only --until-idle is available so far\n")
+        return 2
+    try:
+        return anyio.run(_run_until_idle, settings, backend="asyncio")
+    except MappingError as exc:
+        sys.stderr.write(f"crmsync: config error: {exc}\n")
+        return 2
+    except (StateFileError, AuthFailed) as exc:
+        sys.stderr.write(f"crmsync: {exc}\n")
+        return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="crmsync", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _mock_parser(sub)
+    _run_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "mock":
         anyio.run(_serve_mocks, _mock_config(args), backend="asyncio")
         return 0
+    if args.command == "run":
+        return _run(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

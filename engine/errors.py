@@ -46,3 +46,14 @@ class RequestRejected(CrmsyncError):
         self.system = system
         self.status = status
         self.detail = detail
+
+
+class RecordError(CrmsyncError):
+    """One record could not sync (validation, duplicate, permission, invalid value, ...). It is
+    stored as a sync error with how to fix it, retried later; every other record carries on."""
+
+    def __init__(self, error_type: str, message: str, fix: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+        self.fix = fix

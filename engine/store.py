@@ -54,8 +54,9 @@ _SQL: dict[type[StoreOp], str] = {
                     salesforce_modified_ms = excluded.salesforce_modified_ms,
                     updated_ms = excluded.updated_ms""",
     DeleteLink: "DELETE FROM links WHERE key = ?",
-    PutCursor: """INSERT INTO cursors (stream, ts_ms, last_id) VALUES (?, ?, ?)
-                  ON CONFLICT (stream) DO UPDATE SET ts_ms = excluded.ts_ms, last_id = excluded.last_id""",
+    PutCursor: """INSERT INTO cursors (stream, ts_ms, last_id, floor_ms) VALUES (?, ?, ?, ?)
+                  ON CONFLICT (stream) DO UPDATE SET ts_ms = excluded.ts_ms, last_id = excluded.last_id,
+                      floor_ms = excluded.floor_ms""",
     AddApiCalls: """INSERT INTO api_ledger (system, minute, calls) VALUES (?, ?, ?)
                     ON CONFLICT (system, minute) DO UPDATE SET calls = calls + excluded.calls""",
     PutError: """INSERT INTO sync_errors (object, system, record_id, error_type, message, fix,
@@ -84,7 +85,7 @@ def _row(op: StoreOp) -> tuple[object, ...]:
         case DeleteLink(key=key):
             return (key,)
         case PutCursor(stream=stream, cursor=cursor):
-            return (stream, cursor.ts_ms, cursor.last_id)
+            return (stream, cursor.ts_ms, cursor.last_id, cursor.floor_ms)
         case AddApiCalls(system=system, minute=minute, calls=calls):
             return (system, minute, calls)
         case PutError(error=e):
@@ -205,9 +206,10 @@ class StateStore:
         return int(row[0]) if row else 0
 
     async def cursor(self, stream: str) -> Cursor | None:
-        async with self._db.execute("SELECT ts_ms, last_id FROM cursors WHERE stream = ?", (stream,)) as cur:
+        sql = "SELECT ts_ms, last_id, floor_ms FROM cursors WHERE stream = ?"
+        async with self._db.execute(sql, (stream,)) as cur:
             row = await cur.fetchone()
-        return Cursor(ts_ms=int(row[0]), last_id=str(row[1])) if row else None
+        return Cursor(ts_ms=int(row[0]), last_id=str(row[1]), floor_ms=int(row[2])) if row else None
 
     async def api_calls_since(self, system: str, minute: int) -> int:
         """Calls recorded for ``system`` in minutes >= ``minute``."""

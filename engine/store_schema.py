@@ -28,11 +28,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE UNIQUE INDEX links_hubspot ON links (object, hubspot_id) WHERE hubspot_id IS NOT NULL",
         "CREATE UNIQUE INDEX links_salesforce ON links (object, salesforce_id)"
         " WHERE salesforce_id IS NOT NULL",
-        # A change stream's position: the (timestamp, id) of the last change durably handled.
+        # A change stream's position: the (timestamp, id) of the last change durably handled, and
+        # its floor: changes at or before the first run's start never sync by themselves.
         """CREATE TABLE cursors (
             stream TEXT PRIMARY KEY,
             ts_ms INTEGER NOT NULL,
-            last_id TEXT NOT NULL
+            last_id TEXT NOT NULL,
+            floor_ms INTEGER NOT NULL DEFAULT 0
         )""",
         # API calls per system per minute; the rolling 24-hour sum survives restarts.
         """CREATE TABLE api_ledger (

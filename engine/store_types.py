@@ -29,6 +29,8 @@ class Cursor(msgspec.Struct, frozen=True, kw_only=True):
 
     ts_ms: int
     last_id: str
+    floor_ms: int = 0
+    """Changes modified at or before this (the first run's start) are never synced by the stream."""
 
 
 class SyncError(msgspec.Struct, frozen=True, kw_only=True):

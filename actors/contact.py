@@ -1,0 +1,326 @@
+"""The contact record actor: HubSpot contacts ↔ Salesforce Contacts and Leads (SPEC §2-5).
+
+One change at a time: find the pair (link, else the email match of SPEC §2), read the other side
+through the batched I/O, reconcile, write, and commit the new bases. A record that cannot sync
+becomes a sync error with how to fix it; anything else is a bug and stops the engine.
+
+Creates are upserts on the other system's id (``HubSpot_Id__c`` in Salesforce,
+``salesforcecontactid`` / ``salesforceleadid`` in HubSpot), so a create repeated after a crash or a
+lost reply finds the record it already made instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+from loguru import logger
+
+from actors.contact_io import ContactIO, SfRecord
+from actors.locks import KeyedLocks
+from actors.owners import OwnerDirectory
+from actors.stream import Change
+from engine.canonical import parse_timestamp_ms
+from engine.errors import RecordError
+from engine.mapping import FieldKind, FieldMapping
+from engine.reconcile import (
+    Decision,
+    HubSpotRecord,
+    LinkState,
+    ReconcileSettings,
+    SalesforceRecord,
+    reconcile,
+)
+from engine.record_errors import FIXES
+from engine.settings import ContactsSettings
+from engine.store_types import ClearError, Link, PutError, PutLink, StoreOp, SyncError
+from engine.summary import Conflict, Summary
+
+ID_PROPERTY = {"Contact": "salesforcecontactid", "Lead": "salesforceleadid"}
+_MAX_CONFLICTS_KEPT = 200
+
+
+def _email(value: object) -> str:
+    return str(value or "").strip().lower()
+
+
+class ContactActor:
+    """Handles contact changes routed to it; shared by all contact actors (it holds no per-record state)."""
+
+    def __init__(
+        self,
+        io: ContactIO,
+        settings: ContactsSettings,
+        mappings: Mapping[str, Sequence[FieldMapping]],
+        owners: OwnerDirectory,
+        summary: Summary,
+    ) -> None:
+        self.io = io
+        self.settings = settings
+        self.mappings = mappings
+        self.owners = owners
+        self.reconcile_settings = ReconcileSettings.of(owners.active_salesforce_emails())
+        self.summary = summary
+        self.locks = KeyedLocks()
+        self._log = logger.bind(actor="contact")
+
+    async def handle(self, key: str, change: Change) -> None:
+        with logger.contextualize(record=f"{change.system}:{change.record_id}"):
+            try:
+                if change.system == "hubspot":
+                    await self._from_hubspot(change)
+                elif not change.deleted:
+                    await self._from_salesforce(change)
+            except RecordError as exc:
+                await self._fail(change.system, change.record_id, exc)
+
+    # -- HubSpot → pair ------------------------------------------------------------------------
+
+    async def _from_hubspot(self, change: Change) -> None:
+        hs_id = change.record_id
+        link = await self.io.links_by_hs.submit(hs_id)
+        if link is None:
+            email = _email(change.values.get("email"))
+            if not email:
+                self.summary.ineligible += 1  # R-ELIG-1: no email, no sync to Salesforce
+                return
+            async with self.locks.hold(f"email:{email}"):
+                link = await self.io.links_by_hs.submit(hs_id)
+                if link is None:
+                    await self._link_new_hubspot(change, email)
+                    return
+        async with self.locks.hold(link.key):
+            link = await self.io.links_by_hs.submit(hs_id)
+            if link is None or link.salesforce_id is None or link.salesforce_type is None:
+                return
+            sf = await self.io.sf_by_id[link.salesforce_type].submit(link.salesforce_id)
+            if sf is None:
+                raise RecordError(
+                    "deleted",
+                    f"the linked Salesforce {link.salesforce_type} {link.salesforce_id} no longer exists",
+                    "Restore it in Salesforce, or unlink the contact to let crmsync create a new one.",
+                )
+            await self._sync_pair(link, self._hs_record(change.values, change.modified_ms), sf)
+
+    async def _link_new_hubspot(self, change: Change, email: str) -> None:
+        """No link yet: the Salesforce id the contact already carries, else the email match."""
+        sf_type, sf = await self._known_salesforce(change.values)
+        if sf is None:
+            sf_type, sf = await self._match_by_email(email)
+        hs = self._hs_record(change.values, change.modified_ms)
+        link = Link(key=uuid.uuid4().hex, object="contacts", hubspot_id=change.record_id)
+        if sf is None:
+            await self._create_in_salesforce(link, hs)
+        else:
+            link = msgspec.structs.replace(link, salesforce_type=sf_type, salesforce_id=str(sf["Id"]))
+            await self._sync_pair(link, hs, sf)
+
+    async def _known_salesforce(self, values: Mapping[str, Any]) -> tuple[str, SfRecord | None]:
+        for sobject, prop in ID_PROPERTY.items():
+            sf_id = values.get(prop)
+            if sf_id and sobject in self.io.sf_by_id:
+                sf = await self.io.sf_by_id[sobject].submit(str(sf_id))
+                if sf is not None and not sf.get("IsConverted"):
+                    return sobject, sf
+        return "", None
+
+    async def _match_by_email(self, email: str) -> tuple[str, SfRecord | None]:
+        """SPEC §2 / R-ID-1/2: Contacts before Leads; among several, the oldest."""
+        for sobject in ("Contact", "Lead"):
+            if sobject in self.io.sf_by_email:
+                found = await self.io.sf_by_email[sobject].submit(email)
+                if found:
+                    return sobject, found[0]
+        return "", None
+
+    async def _create_in_salesforce(self, link: Link, hs: HubSpotRecord) -> None:
+        sobject = self.settings.create_in_salesforce_as
+        decision = reconcile(LinkState(), hs, None, self.mappings[sobject], self.reconcile_settings)
+        writes = self._owner_ids_for_salesforce(dict(decision.salesforce_writes))
+        writes[self.io.external_id_field] = link.hubspot_id
+        result = await self.io.sf_upsert[sobject].submit(writes)
+        assert result.id is not None
+        self.summary.created.salesforce += 1
+        link = msgspec.structs.replace(link, salesforce_type=sobject, salesforce_id=result.id)
+        hs_writes = {ID_PROPERTY[sobject]: result.id}
+        await self._write_hubspot(link, hs_writes, hs, count=False)
+        await self._commit(link, decision, hs.modified_ms, 0)
+
+    # -- Salesforce → pair ---------------------------------------------------------------------
+
+    async def _from_salesforce(self, change: Change) -> None:
+        sf_type, sf_id = change.object, change.record_id
+        link = await self.io.links_by_sf.submit(sf_id)
+        if link is None:
+            if self.settings.salesforce_to_hubspot == "do_nothing" or change.values.get("IsConverted"):
+                return  # a converted Lead is followed through its Contact
+            email = _email(change.values.get("Email"))
+            async with self.locks.hold(f"email:{email}" if email else f"salesforce:{sf_id}"):
+                link = await self.io.links_by_sf.submit(sf_id)
+                if link is None:
+                    await self._link_new_salesforce(sf_type, change.values, email)
+                    return
+        async with self.locks.hold(link.key):
+            link = await self.io.links_by_sf.submit(sf_id)
+            if link is None or link.hubspot_id is None:
+                return
+            hs_obj = await self.io.hs_by_id.submit(link.hubspot_id)
+            if hs_obj is None:
+                return  # archived in HubSpot: a HubSpot delete never deletes in Salesforce (R-CON-4)
+            hs = self._hs_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
+            await self._sync_pair(link, hs, change.values)
+
+    async def _link_new_salesforce(self, sf_type: str, sf: SfRecord, email: str) -> None:
+        hs_obj = await self.io.hs_by_email.submit(email) if email else None
+        link = Link(
+            key=uuid.uuid4().hex, object="contacts", salesforce_type=sf_type, salesforce_id=str(sf["Id"])
+        )
+        if hs_obj is not None:
+            if await self.io.links_by_hs.submit(hs_obj.id) is not None:
+                # R-ID-3: another Salesforce record with this email already feeds the contact.
+                return
+            link = msgspec.structs.replace(link, hubspot_id=hs_obj.id)
+            hs = self._hs_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
+            await self._sync_pair(link, hs, sf)
+            return
+        sf_rec = self._sf_record(sf_type, sf)
+        decision = reconcile(LinkState(), None, sf_rec, self.mappings[sf_type], self.reconcile_settings)
+        writes = self._owner_ids_for_hubspot(dict(decision.hubspot_writes))
+        writes[ID_PROPERTY[sf_type]] = str(sf["Id"])
+        created = await self.io.hs_upsert[ID_PROPERTY[sf_type]].submit((str(sf["Id"]), writes))
+        self.summary.created.hubspot += 1
+        link = msgspec.structs.replace(link, hubspot_id=created.id)
+        await self._write_salesforce(link, {}, sf)
+        await self._commit(link, decision, parse_timestamp_ms(created.updatedAt), sf_rec.modified_ms)
+
+    # -- the pair ------------------------------------------------------------------------------
+
+    async def _sync_pair(self, link: Link, hs: HubSpotRecord, sf: SfRecord) -> None:
+        assert link.salesforce_type is not None
+        sf_rec = self._sf_record(link.salesforce_type, sf)
+        state = LinkState(bases=dict(link.bases.items()))
+        decision = reconcile(state, hs, sf_rec, self.mappings[link.salesforce_type], self.reconcile_settings)
+        self._note_conflicts(link, decision)
+        await self._write_salesforce(
+            link, self._owner_ids_for_salesforce(dict(decision.salesforce_writes)), sf
+        )
+        await self._write_hubspot(link, self._owner_ids_for_hubspot(dict(decision.hubspot_writes)), hs)
+        await self._commit(link, decision, hs.modified_ms, sf_rec.modified_ms)
+
+    async def _write_salesforce(self, link: Link, writes: dict[str, Any], sf: SfRecord) -> None:
+        assert link.salesforce_type is not None and link.salesforce_id is not None
+        if link.hubspot_id and sf.get(self.io.external_id_field) != link.hubspot_id:
+            writes[self.io.external_id_field] = link.hubspot_id  # both sides carry the other's id
+        if not writes:
+            return
+        await self.io.sf_update.submit((link.salesforce_type, {"Id": link.salesforce_id, **writes}))
+        self.summary.updated.salesforce += 1
+
+    async def _write_hubspot(
+        self, link: Link, writes: dict[str, str], hs: HubSpotRecord, count: bool = True
+    ) -> None:
+        assert link.hubspot_id is not None and link.salesforce_type is not None
+        prop = ID_PROPERTY[link.salesforce_type]
+        if link.salesforce_id and hs.values.get(prop) != link.salesforce_id:
+            writes[prop] = link.salesforce_id
+        if not writes:
+            return
+        await self.io.hs_update.submit((link.hubspot_id, writes))
+        if count:
+            self.summary.updated.hubspot += 1
+
+    async def _commit(self, link: Link, decision: Decision, hs_ms: int, sf_ms: int) -> None:
+        done = msgspec.structs.replace(
+            link, bases=decision.bases, hubspot_modified_ms=hs_ms, salesforce_modified_ms=sf_ms
+        )
+        ops: list[StoreOp] = [PutLink(done, now_ms=int(time.time() * 1000))]
+        ops += [ClearError("contacts", system, rid) for system, rid in self._ids(done)]
+        await self.io.store.commit(ops)
+        self.summary.synced += 1
+        if decision.errors:
+            # Fields that could not be converted stay as they are; the rest of the record synced.
+            problems = "; ".join(f"{n.hubspot} ↔ {n.salesforce}: {n.reason}" for n in decision.errors)
+            system, record_id = self._ids(done)[0]
+            await self._fail(
+                system, record_id, RecordError("invalid_value", problems, FIXES["invalid_value"])
+            )
+
+    async def _fail(self, system: str, record_id: str, exc: RecordError) -> None:
+        self._log.warning("sync error on {} {}: {}", system, record_id, exc.message)
+        error = SyncError(
+            object="contacts",
+            system=system,
+            record_id=record_id,
+            error_type=exc.error_type,
+            message=exc.message,
+            fix=exc.fix,
+            seen_ms=int(time.time() * 1000),
+        )
+        await self.io.store.commit([PutError(error)])
+        self.summary.errors += 1
+
+    # -- conversions ---------------------------------------------------------------------------
+
+    def _hs_record(self, values: Mapping[str, Any], modified_ms: int) -> HubSpotRecord:
+        out = {k: (None if v is None else str(v)) for k, v in values.items()}
+        for m in self._owner_fields():
+            out[m.hubspot] = self.owners.hs_to_email(out.get(m.hubspot))
+        return HubSpotRecord(values=out, modified_ms=modified_ms)
+
+    def _sf_record(self, sobject: str, sf: SfRecord) -> SalesforceRecord:
+        values = {k: v for k, v in sf.items() if k != "attributes"}
+        for m in self.mappings[sobject]:
+            if m.kind is FieldKind.OWNER:
+                values[m.salesforce] = self.owners.sf_to_email(values.get(m.salesforce))
+        modified = str(sf.get("LastModifiedDate") or sf.get("SystemModstamp") or "")
+        return SalesforceRecord(values=values, modified_ms=parse_timestamp_ms(modified) if modified else 0)
+
+    def _owner_fields(self) -> list[FieldMapping]:
+        return [m for ms in self.mappings.values() for m in ms if m.kind is FieldKind.OWNER]
+
+    def _owner_ids_for_salesforce(self, writes: dict[str, Any]) -> dict[str, Any]:
+        for m in self._owner_fields():
+            if m.salesforce in writes:
+                user = self.owners.salesforce_id.get(str(writes[m.salesforce] or ""))
+                if user is None:
+                    del writes[m.salesforce]  # R-OWN-3: no active Salesforce user, not pushed
+                else:
+                    writes[m.salesforce] = user
+        return writes
+
+    def _owner_ids_for_hubspot(self, writes: dict[str, str]) -> dict[str, str]:
+        for m in self._owner_fields():
+            if writes.get(m.hubspot):
+                owner = self.owners.hubspot_id.get(writes[m.hubspot])
+                if owner is None:
+                    del writes[m.hubspot]
+                else:
+                    writes[m.hubspot] = owner
+        return writes
+
+    def _note_conflicts(self, link: Link, decision: Decision) -> None:
+        for note in decision.notes:
+            if note.conflict and len(self.summary.conflicts) < _MAX_CONFLICTS_KEPT:
+                self.summary.conflicts.append(
+                    Conflict(
+                        hubspot_id=link.hubspot_id or "",
+                        salesforce_id=link.salesforce_id or "",
+                        field=note.hubspot,
+                        rule=note.rule.value,
+                        reason=note.reason,
+                        hubspot_value=note.hubspot_value,
+                        salesforce_value=note.salesforce_value,
+                    )
+                )
+
+    @staticmethod
+    def _ids(link: Link) -> list[tuple[str, str]]:
+        out = []
+        if link.hubspot_id:
+            out.append(("hubspot", link.hubspot_id))
+        if link.salesforce_id:
+            out.append(("salesforce", link.salesforce_id))
+        return out

@@ -1,0 +1,214 @@
+"""The runtime: builds the engine from settings and runs it inside one task group.
+
+``run_until_idle`` (burst mode, for tests, benchmarks and cron) polls every change stream, waits
+until every actor is done, checkpoints the cursors and polls again, until a pass finds nothing new.
+``run`` polls forever every ``poll_interval_s``. Shutdown is cancellation; the store's final
+flush is shielded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import anyio
+import msgspec
+from loguru import logger
+
+from actors.contact import ID_PROPERTY, ContactActor
+from actors.contact_io import ContactIO
+from actors.owners import OwnerDirectory
+from actors.router import Router
+from actors.sources import HubSpotSource, SalesforceSource
+from actors.stream import Change, ChangeStream, Ticket
+from engine.budget import AllotmentExhausted, Budget, burst_limiter
+from engine.canonical import parse_timestamp_ms
+from engine.http import HttpClient, make_session
+from engine.hubspot import HubSpotClient, HubSpotPolicy, last_modified_property
+from engine.mapping import FieldMapping, default_contact_mappings, validate_mappings
+from engine.salesforce import SalesforceClient, SalesforcePolicy
+from engine.settings import Settings
+from engine.store import StateStore
+from engine.summary import Summary
+
+HUBSPOT_BURST = (190, 10.0)
+HUBSPOT_SEARCH = (5, 1.0)
+SF_OBJECTS = ("Contact", "Lead")
+
+
+class Engine(msgspec.Struct, kw_only=True):
+    settings: Settings
+    store: StateStore
+    hubspot: HubSpotClient
+    salesforce: SalesforceClient
+    budgets: dict[str, Budget]
+    streams: list[ChangeStream]
+    actor: ContactActor
+    summary: Summary
+
+
+def contact_mappings(settings: Settings) -> dict[str, tuple[FieldMapping, ...]]:
+    """Per Salesforce object; a configured list replaces the default, and email ↔ Email is kept."""
+    out: dict[str, tuple[FieldMapping, ...]] = {}
+    for sobject in SF_OBJECTS:
+        configured = settings.contacts.fields
+        fields = list(default_contact_mappings(sobject) if configured is None else configured)
+        if not any(m.hubspot == "email" for m in fields):
+            fields.insert(0, default_contact_mappings(sobject)[0])
+        out[sobject] = validate_mappings(fields)
+    return out
+
+
+@asynccontextmanager
+async def open_engine(settings: Settings) -> AsyncIterator[Engine]:
+    async with AsyncExitStack() as stack:
+        store = await StateStore.open(settings.state.path)
+        stack.push_async_callback(store.close)
+        budgets = {
+            "hubspot": Budget(
+                "hubspot", settings.hubspot.daily_api_allotment, store, burst=burst_limiter(*HUBSPOT_BURST)
+            ),
+            "salesforce": Budget("salesforce", settings.salesforce.daily_api_allotment, store),
+        }
+        for budget in budgets.values():
+            await budget.load()
+        tuning = settings.tuning
+        hs_session = await stack.enter_async_context(make_session(tuning.http_connections))
+        sf_session = await stack.enter_async_context(
+            make_session(tuning.http_connections, settings.salesforce.ca_file)
+        )
+        hubspot = HubSpotClient(
+            HttpClient(
+                "hubspot",
+                settings.hubspot.base_url,
+                settings.hubspot.token,
+                budgets["hubspot"],
+                hs_session,
+                HubSpotPolicy(),
+            ),
+            search_limiter=burst_limiter(*HUBSPOT_SEARCH),
+        )
+        salesforce = SalesforceClient(
+            HttpClient(
+                "salesforce",
+                settings.salesforce.instance_url,
+                settings.salesforce.token,
+                budgets["salesforce"],
+                sf_session,
+                SalesforcePolicy(),
+            ),
+            settings.salesforce.api_version,
+        )
+        mappings = contact_mappings(settings)
+        hs_props = sorted(
+            {m.hubspot for ms in mappings.values() for m in ms}
+            | {"email", *ID_PROPERTY.values(), "lastmodifieddate"}
+        )
+        ext = settings.contacts.external_id_field
+        always = {"Id", "Email", "LastModifiedDate", "SystemModstamp", ext}
+        sf_fields = {
+            t: sorted(
+                {m.salesforce for m in mappings[t]} | always | ({"IsConverted"} if t == "Lead" else set())
+            )
+            for t in SF_OBJECTS
+        }
+        owners = await _owner_directory(hubspot, salesforce)
+        summary = Summary()
+        io = ContactIO(
+            hubspot=hubspot,
+            salesforce=salesforce,
+            store=store,
+            hubspot_properties=hs_props,
+            salesforce_fields={t: list(f) for t, f in sf_fields.items()},
+            external_id_field=ext,
+            batch_size=tuning.batch_size,
+            linger_s=tuning.batch_linger_ms / 1000,
+            concurrency=max(1, tuning.http_connections // 2),
+        )
+        actor = ContactActor(io, settings.contacts, mappings, owners, summary)
+        streams = [ChangeStream("hubspot:contacts", HubSpotSource(hubspot, "contacts", hs_props), store)]
+        streams += [
+            ChangeStream(f"salesforce:{t}", SalesforceSource(salesforce, t, list(sf_fields[t])), store)
+            for t in SF_OBJECTS
+        ]
+        for stream in streams:
+            await stream.load(initial_ms=await _newest_stamp(stream.name, hubspot, salesforce))
+        yield Engine(
+            settings=settings,
+            store=store,
+            hubspot=hubspot,
+            salesforce=salesforce,
+            budgets=budgets,
+            streams=streams,
+            actor=actor,
+            summary=summary,
+        )
+
+
+async def _owner_directory(hubspot: HubSpotClient, salesforce: SalesforceClient) -> OwnerDirectory:
+    owners = await hubspot.owners()
+    users: list[tuple[str, str | None, bool]] = []
+    page = await salesforce.query("SELECT Id, Email, IsActive FROM User")
+    while True:
+        users += [(str(r["Id"]), r.get("Email"), bool(r.get("IsActive"))) for r in page.records]
+        if not page.nextRecordsUrl:
+            break
+        page = await salesforce.query_more(page.nextRecordsUrl)
+    return OwnerDirectory.build([(o.id, o.email) for o in owners if not o.archived], users)
+
+
+async def _newest_stamp(stream: str, hubspot: HubSpotClient, salesforce: SalesforceClient) -> int:
+    """Where a new state file starts: the newest existing change by the CRM's own clock, so that
+    nothing that exists syncs by itself (SPEC §4) and our clock's skew does not matter. (A change
+    in the very same timestamp unit as that newest record — one second in Salesforce — is taken
+    for an existing one.)"""
+    system, _, obj = stream.partition(":")
+    if system == "salesforce":
+        page = await salesforce.query(
+            f"SELECT SystemModstamp FROM {obj} ORDER BY SystemModstamp DESC LIMIT 1"
+        )
+        if page.records:
+            return parse_timestamp_ms(str(page.records[0]["SystemModstamp"]))
+        return 0  # nothing exists yet, so everything to come is new
+    newest = await hubspot.newest(obj)
+    if newest is not None:
+        return parse_timestamp_ms(newest.properties.get(last_modified_property(obj)) or newest.updatedAt)
+    return 0
+
+
+async def run_until_idle(engine: Engine) -> Summary:
+    started = time.monotonic()
+    calls_before = {s: b.used_24h() for s, b in engine.budgets.items()}
+    try:
+        async with anyio.create_task_group() as tg:
+            router = Router(tg, engine.actor.handle, max_actors=engine.settings.tuning.max_actors)
+            while True:
+                found = await _poll_all(engine.streams, router)
+                await router.wait_idle()
+                for stream in engine.streams:
+                    await stream.checkpoint()
+                if found == 0:
+                    break
+    except* AllotmentExhausted as group:
+        first = group.exceptions[0]
+        assert isinstance(first, AllotmentExhausted)
+        engine.summary.paused = f"{first.system} allotment"
+        logger.warning("paused: {}", first)
+        with anyio.CancelScope(shield=True):
+            for stream in engine.streams:
+                await stream.checkpoint()
+    engine.summary.api_calls.hubspot = engine.budgets["hubspot"].used_24h() - calls_before["hubspot"]
+    engine.summary.api_calls.salesforce = engine.budgets["salesforce"].used_24h() - calls_before["salesforce"]
+    engine.summary.seconds = round(time.monotonic() - started, 3)
+    return engine.summary
+
+
+async def _poll_all(streams: Sequence[ChangeStream], router: Router) -> int:
+    async def deliver(change: Change, ticket: Ticket) -> None:
+        await router.route(f"{change.system}:{change.record_id}", change, ticket)
+
+    found = 0
+    for stream in streams:
+        found += await stream.poll(deliver)
+    return found

@@ -1,0 +1,196 @@
+"""Salesforce REST connector: SOQL change queries, sObject Collections, deletes, describe, limits.
+
+Writes are upserts on the external id (``HubSpot_Id__c``) or updates by id — both idempotent —
+in collections of up to 200 records.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote as urlquote
+
+import msgspec
+
+from engine.budget import Budget
+from engine.errors import RequestRejected
+from engine.http import HttpClient, Response, Verdict
+from engine.soql import datetime_literal, identifier, quote
+
+COLLECTION_MAX = 200
+_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+class QueryPage(msgspec.Struct, frozen=True):
+    totalSize: int
+    done: bool
+    records: list[dict[str, Any]]
+    nextRecordsUrl: str | None = None
+
+
+class RecordError(msgspec.Struct, frozen=True):
+    statusCode: str = ""
+    message: str = ""
+    fields: list[str] = msgspec.field(default_factory=list)
+
+
+class SaveResult(msgspec.Struct, frozen=True):
+    """One record's outcome in an sObject Collections call (results come in request order)."""
+
+    success: bool
+    id: str | None = None
+    errors: list[RecordError] = msgspec.field(default_factory=list)
+    created: bool | None = None
+
+
+class ApiError(msgspec.Struct, frozen=True):
+    message: str = ""
+    errorCode: str = ""
+
+
+class DeletedRecord(msgspec.Struct, frozen=True):
+    id: str
+    deletedDate: str
+
+
+class Deleted(msgspec.Struct, frozen=True):
+    deletedRecords: list[DeletedRecord]
+    latestDateCovered: str | None = None
+    earliestDateAvailable: str | None = None
+
+
+class FieldDescribe(msgspec.Struct, frozen=True):
+    name: str
+    type: str
+    calculated: bool = False
+    createable: bool = True
+    updateable: bool = True
+    nillable: bool = True
+    externalId: bool = False
+    unique: bool = False
+    length: int = 0
+
+
+class Describe(msgspec.Struct, frozen=True):
+    name: str
+    fields: list[FieldDescribe]
+
+
+_query = msgspec.json.Decoder(QueryPage)
+_results = msgspec.json.Decoder(list[SaveResult])
+_errors = msgspec.json.Decoder(list[ApiError])
+_deleted = msgspec.json.Decoder(Deleted)
+_describe = msgspec.json.Decoder(Describe)
+_encode = msgspec.json.encode
+
+
+def api_errors(body: bytes) -> list[ApiError]:
+    try:
+        return _errors.decode(body)
+    except msgspec.DecodeError:
+        return [ApiError(message=body[:500].decode("utf-8", "replace"))]
+
+
+class SalesforcePolicy:
+    """``Sforce-Limit-Info`` on every answer; REQUEST_LIMIT_EXCEEDED pauses; 5xx and locks retry."""
+
+    def observe(self, budget: Budget, headers: Mapping[str, str]) -> None:
+        m = _LIMIT_INFO.search(headers.get("Sforce-Limit-Info", ""))
+        if m:
+            budget.observe(used=int(m.group(1)), limit=int(m.group(2)))
+
+    def judge(self, response: Response) -> tuple[Verdict, float | None]:
+        status = response.status
+        if status == 401:
+            return Verdict.AUTH, None
+        if status == 403 and any(e.errorCode == "REQUEST_LIMIT_EXCEEDED" for e in api_errors(response.body)):
+            return Verdict.EXHAUSTED, None
+        if status >= 500 or status == 429:
+            return Verdict.RETRY, None
+        if status == 400 and b"UNABLE_TO_LOCK_ROW" in response.body:
+            return Verdict.RETRY, None
+        return Verdict.RETURN, None
+
+
+class SalesforceClient:
+    def __init__(self, http: HttpClient, api_version: str) -> None:
+        self.http = http
+        self.prefix = f"/services/data/v{api_version}"
+
+    async def query(self, soql: str, *, include_deleted: bool = False) -> QueryPage:
+        resource = "queryAll" if include_deleted else "query"
+        response = await self.http.request("GET", f"{self.prefix}/{resource}/", params={"q": soql})
+        return _query.decode(self._ok(response, "query"))
+
+    async def query_more(self, next_records_url: str) -> QueryPage:
+        return _query.decode(self._ok(await self.http.request("GET", next_records_url), "query"))
+
+    def changes_soql(self, sobject: str, fields: Sequence[str], since_ms: int, limit: int = 2000) -> str:
+        """Records modified at or after ``since_ms``, in ``(SystemModstamp, Id)`` order."""
+        wanted = ", ".join(identifier(f) for f in dict.fromkeys(["Id", "SystemModstamp", *fields]))
+        return (
+            f"SELECT {wanted} FROM {identifier(sobject)} WHERE SystemModstamp >= {datetime_literal(since_ms)}"
+            f" ORDER BY SystemModstamp ASC, Id ASC LIMIT {int(limit)}"
+        )
+
+    def equal_soql(self, sobject: str, fields: Sequence[str], field: str, values: Sequence[str]) -> str:
+        wanted = ", ".join(identifier(f) for f in dict.fromkeys(["Id", "SystemModstamp", *fields]))
+        listed = ", ".join(quote(v) for v in values)
+        return f"SELECT {wanted} FROM {identifier(sobject)} WHERE {identifier(field)} IN ({listed})"
+
+    async def retrieve(
+        self, sobject: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> list[dict[str, Any] | None]:
+        """Records by id, in the order asked (None where a record no longer exists)."""
+        params = {"ids": ",".join(ids), "fields": ",".join(identifier(f) for f in fields)}
+        response = await self.http.request(
+            "GET", f"{self.prefix}/composite/sobjects/{identifier(sobject)}", params=params
+        )
+        decoded = msgspec.json.decode(self._ok(response, "retrieve"), type=list[dict[str, Any] | None])
+        return decoded
+
+    async def upsert(
+        self, sobject: str, external_field: str, records: Sequence[Mapping[str, Any]]
+    ) -> list[SaveResult]:
+        body = {
+            "allOrNone": False,
+            "records": [{"attributes": {"type": sobject}, **r} for r in records],
+        }
+        path = f"{self.prefix}/composite/sobjects/{identifier(sobject)}/{identifier(external_field)}"
+        return self._results(await self.http.request("PATCH", path, body=_encode(body)), "upsert")
+
+    async def update(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[SaveResult]:
+        """Each record carries its ``Id``."""
+        body = {"allOrNone": False, "records": [{"attributes": {"type": sobject}, **r} for r in records]}
+        return self._results(
+            await self.http.request("PATCH", f"{self.prefix}/composite/sobjects", body=_encode(body)),
+            "update",
+        )
+
+    async def deleted(self, sobject: str, start_iso: str, end_iso: str) -> Deleted:
+        params = {"start": start_iso, "end": end_iso}
+        response = await self.http.request(
+            "GET", f"{self.prefix}/sobjects/{identifier(sobject)}/deleted/", params=params
+        )
+        return _deleted.decode(self._ok(response, "deleted"))
+
+    async def describe(self, sobject: str) -> Describe:
+        response = await self.http.request("GET", f"{self.prefix}/sobjects/{identifier(sobject)}/describe/")
+        return _describe.decode(self._ok(response, "describe"))
+
+    async def get_by_external_id(self, sobject: str, field: str, value: str) -> dict[str, Any] | None:
+        path = f"{self.prefix}/sobjects/{identifier(sobject)}/{identifier(field)}/{urlquote(value, safe='')}"
+        response = await self.http.request("GET", path)
+        if response.status == 404:
+            return None
+        return msgspec.json.decode(self._ok(response, "get"), type=dict[str, Any])
+
+    def _results(self, response: Response, what: str) -> list[SaveResult]:
+        return _results.decode(self._ok(response, what))
+
+    def _ok(self, response: Response, what: str) -> bytes:
+        if 200 <= response.status < 300:
+            return response.body
+        detail = "; ".join(f"{e.errorCode}: {e.message}" for e in api_errors(response.body))
+        raise RequestRejected("salesforce", response.status, f"{what}: {detail}")

@@ -1,0 +1,46 @@
+"""What a run did, counted in records: the JSON line ``crmsync run --until-idle`` ends with."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class PerSystem(msgspec.Struct, kw_only=True):
+    hubspot: int = 0
+    salesforce: int = 0
+
+
+class Conflict(msgspec.Struct, frozen=True, kw_only=True):
+    """A field both sides had changed, and which rule decided it (for the demo and the log)."""
+
+    hubspot_id: str
+    salesforce_id: str
+    field: str
+    rule: str
+    reason: str
+    hubspot_value: str | None
+    salesforce_value: str | None
+
+
+class Summary(msgspec.Struct, kw_only=True):
+    synced: int = 0
+    """Record pairs that ended the run in agreement after a change was handled."""
+    created: PerSystem = msgspec.field(default_factory=PerSystem)
+    updated: PerSystem = msgspec.field(default_factory=PerSystem)
+    deleted: PerSystem = msgspec.field(default_factory=PerSystem)
+    errors: int = 0
+    """Records that ended with a sync error in this run."""
+    ineligible: int = 0
+    """Changes that are not synced by rule (a HubSpot contact without email, R-ELIG-1)."""
+    api_calls: PerSystem = msgspec.field(default_factory=PerSystem)
+    seconds: float = 0.0
+    paused: str | None = None
+    conflicts: list[Conflict] = msgspec.field(default_factory=list)
+
+    def public(self) -> dict[str, object]:
+        """The documented summary keys (conflicts are reported elsewhere)."""
+        out: dict[str, object] = msgspec.to_builtins(self)
+        out.pop("conflicts")
+        if self.paused is None:
+            out.pop("paused")
+        return out
