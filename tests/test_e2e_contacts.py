@@ -88,3 +88,102 @@ async def test_salesforce_contact_creates_hubspot_contact_and_no_echo(crms: Crms
         == again.updated.salesforce
         == 0
     )
+
+
+async def _errors(path: Path) -> list[tuple[str, str, str]]:
+    from engine.store import StateStore
+
+    async with await StateStore.open(path) as store:
+        return [(e.system, e.record_id, e.error_type + ": " + e.message) for e in await store.sync_errors()]
+
+
+async def test_default_rule_prefers_salesforce_and_clears_travel(crms: Crms, tmp_path: Path) -> None:
+    settings = engine_settings(crms.ep, tmp_path / "state.db")
+    await sync(settings)
+    hs_id = await crms.hs_create(email="kim@example.com", firstname="Kim", lastname="Lee", jobtitle="Analyst")
+    await sync(settings)
+    (contact,) = await crms.sf_all("Contact")
+
+    await crms.hs_update(hs_id, jobtitle="CTO")  # HubSpot edit under prefer_salesforce: reverted
+    await sync(settings)
+    assert (await crms.hs_get(hs_id, "jobtitle"))["jobtitle"] == "Analyst"
+    assert (await crms.sf_get("Contact", contact["Id"]))["Title"] == "Analyst"
+
+    await crms.sf_update("Contact", contact["Id"], Title="VP Sales", Phone="+1 555 0100")
+    await sync(settings)
+    got = await crms.hs_get(hs_id, "jobtitle", "phone")
+    assert (got["jobtitle"], got["phone"]) == ("VP Sales", "+1 555 0100")
+
+    await crms.sf_update("Contact", contact["Id"], Title=None)  # cleared in Salesforce: cleared in HubSpot
+    await sync(settings)
+    assert (await crms.hs_get(hs_id, "jobtitle")).get("jobtitle") in (None, "")
+
+
+async def test_two_way_rule_lets_hubspot_edits_through(crms: Crms, tmp_path: Path) -> None:
+    fields = [
+        {"hubspot": "email", "salesforce": "Email", "rule": "two_way", "kind": "email"},
+        {"hubspot": "lastname", "salesforce": "LastName"},
+        {"hubspot": "jobtitle", "salesforce": "Title", "rule": "two_way"},
+    ]
+    import msgspec
+
+    from engine.mapping import FieldMapping
+
+    settings = engine_settings(
+        crms.ep, tmp_path / "state.db", fields=msgspec.convert(fields, list[FieldMapping])
+    )
+    await sync(settings)
+    hs_id = await crms.hs_create(email="two@example.com", lastname="Way", jobtitle="Analyst", phone="123")
+    await sync(settings)
+    (contact,) = await crms.sf_all("Contact")
+    assert contact.get("Phone") is None  # not mapped: never sent
+    await crms.hs_update(hs_id, jobtitle="CTO")
+    await sync(settings)
+    assert (await crms.sf_get("Contact", contact["Id"]))["Title"] == "CTO"
+
+
+async def test_leads_validation_errors_and_ineligible_records(crms: Crms, tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    settings = engine_settings(crms.ep, path, create_in_salesforce_as="Lead")
+    await sync(settings)
+    good = await crms.hs_create(email="lead@example.com", lastname="Good", company="Acme")
+    no_company = await crms.hs_create(email="nocompany@example.com", lastname="Bad")
+    await crms.hs_create(firstname="No", lastname="Email")
+    summary = await sync(settings)
+    assert summary.created.salesforce == 1
+    assert summary.errors == 1
+    assert summary.ineligible == 1
+    (lead,) = await crms.sf_all("Lead")
+    assert (lead["Company"], lead["HubSpot_Id__c"]) == ("Acme", good)
+    assert await crms.sf_all("Contact") == []
+    (error,) = await _errors(path)
+    assert error[:2] == ("hubspot", no_company)
+    assert "REQUIRED_FIELD_MISSING" in error[2] and error[2].startswith("validation")
+
+    await crms.hs_update(no_company, company="Fixed Inc")  # fixed at the source: it syncs, the error clears
+    await sync(settings)
+    assert len(await crms.sf_all("Lead")) == 2
+    assert await _errors(path) == []
+
+
+async def test_first_match_by_email_prefers_contacts_and_never_duplicates(crms: Crms, tmp_path: Path) -> None:
+    lead = await crms.sf_create("Lead", LastName="Dup", Company="X", Email="dup@example.com")
+    contact = await crms.sf_create("Contact", LastName="Dup", Email="DUP@example.com", Title="Boss")
+    settings = engine_settings(crms.ep, tmp_path / "state.db")
+    await sync(settings)
+    hs_id = await crms.hs_create(email="dup@example.com", lastname="Dup")
+    summary = await sync(settings)
+    assert summary.created.salesforce == 0
+    assert [c["Id"] for c in await crms.sf_all("Contact")] == [contact]
+    assert [c["Id"] for c in await crms.sf_all("Lead")] == [lead]
+    got = await crms.hs_get(hs_id, "salesforcecontactid", "jobtitle")
+    assert (got["salesforcecontactid"], got["jobtitle"]) == (contact, "Boss")
+
+
+async def test_salesforce_to_hubspot_do_nothing(crms: Crms, tmp_path: Path) -> None:
+    settings = engine_settings(crms.ep, tmp_path / "state.db", salesforce_to_hubspot="do_nothing")
+    await sync(settings)
+    await crms.sf_create("Contact", LastName="Quiet", Email="quiet@example.com")
+    summary = await sync(settings)
+    assert summary.created.hubspot == 0
+    assert await crms.hs_all() == []
