@@ -41,7 +41,9 @@ class Crms:
     def __init__(self, ep: MockEndpoints, session: aiohttp.ClientSession) -> None:
         self.ep = ep
         self.s = session
-        self._ssl = ssl.create_default_context(cafile=ep.ca_file) if ep.ca_file else None
+        self._ssl: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ep.ca_file) if ep.ca_file else True
+        )
         self._hs = {"Authorization": f"Bearer {ep.hubspot_token}"}
         self._sf = {"Authorization": f"Bearer {ep.salesforce_token}"}
 
