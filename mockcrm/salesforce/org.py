@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mockcrm.clock import MockClock, salesforce_iso
 from mockcrm.salesforce import geo
-from mockcrm.salesforce.errors import SalesforceError, not_found
+from mockcrm.salesforce.errors import RecordError, SalesforceError, not_found
 from mockcrm.salesforce.ids import IdFactory, custom_prefix, key15, to18
 from mockcrm.salesforce.journal import Undo
 from mockcrm.salesforce.objects import custom_object, standard_objects
@@ -154,9 +154,24 @@ class Org:
                 (geo.enable if enabled else geo.disable)(obj)
                 self.schema_changed(obj.name)
 
-    def owner_ok(self, value: str) -> bool:
+    def check_reference(self, fd: FieldDef, value: str) -> RecordError | None:
+        """Why ``value`` cannot go into reference field ``fd``, or None when it points at a live record."""
         k = key15(value)
-        return k is not None and self.tables["User"].get(k) is not None
+        if k is None:
+            return RecordError("MALFORMED_ID", f"{fd.label}: id value of incorrect type: {value}", [fd.name])
+        target = self.table_for_id(value)
+        if target is None or (fd.reference_to and target.name not in fd.reference_to):
+            return RecordError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"field integrity exception: unknown ({fd.label} ID: id value of incorrect type)",
+                [fd.name],
+            )
+        rec = target.get(k)
+        if rec is None or rec.get("IsDeleted"):
+            return RecordError(
+                "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {value}", [fd.name]
+            )
+        return None
 
 
 def id18(id15: str) -> str:

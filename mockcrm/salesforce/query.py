@@ -59,7 +59,9 @@ def candidates(table: Table, query: SoqlQuery, include_deleted: bool) -> Iterabl
     dt = parse_datetime(bound[0])
     if dt is None:
         return table.records.values()
-    start_ms = int(dt.timestamp() * 1000)
+    # An exclusive bound starts one millisecond later, so records stamped exactly at the bound do
+    # not take places in the first offset + limit.
+    start_ms = round(dt.timestamp() * 1000) + (0 if bound[1] else 1)
     since: Iterator[Record] = table.since(start_ms)
     if not include_deleted:
         since = (r for r in since if not r["IsDeleted"])

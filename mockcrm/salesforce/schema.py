@@ -53,15 +53,30 @@ class SObjectDef(msgspec.Struct, kw_only=True):
     address_groups: tuple[tuple[str, str], ...] = ()
     """(state field, country field) pairs that state/country picklists turn into code picklists."""
 
+    required_cache: list[str] | None = None
+
     def add(self, field: FieldDef) -> None:
         if not field.label:
             field.label = _label(field.name)
         self.fields[field.name] = field
         self.by_lower[field.name.lower()] = field
+        self.required_cache = None
 
     def remove(self, name: str) -> None:
         self.fields.pop(name, None)
         self.by_lower.pop(name.lower(), None)
+        self.required_cache = None
+
+    def required_names(self) -> list[str]:
+        """Fields a create must set (not nillable, not defaulted, createable), including
+        non-nillable ones the server defaults but a client may not send as null."""
+        if self.required_cache is None:
+            self.required_cache = [
+                f.name
+                for f in self.fields.values()
+                if not f.nillable and f.createable and f.type != "boolean" and not f.defaulted
+            ]
+        return self.required_cache
 
     def get(self, name: str) -> FieldDef | None:
         return self.by_lower.get(name.lower())

@@ -144,57 +144,73 @@ def check_values(
 
     ``skip`` holds lower-case names the caller handles itself (``attributes``, a collection's ``id``).
     Unknown fields fail the whole request with INVALID_FIELD, as a deserialization error does.
+    This runs for every record of every write, so the common case (a string for a text field, sent
+    under its canonical name) takes the shortest path.
     """
     clean: dict[str, object] = {}
     errors: list[RecordError] = []
     read_only: list[str] = []
-    by_lower = obj.by_lower
+    nulled: list[str] = []
+    exact = obj.fields
     for key, raw in values.items():
-        lower = key.lower()
-        if lower in skip:
-            continue
-        fd = by_lower.get(lower)
+        fd = exact.get(key)
         if fd is None:
-            raise SalesforceError.one(
-                400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}"
-            )
+            lower = key.lower()
+            if lower in skip:
+                continue
+            fd = obj.by_lower.get(lower)
+            if fd is None:
+                raise SalesforceError.one(
+                    400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}"
+                )
+        t = fd.type
+        if t == "id" and "id" in skip:
+            continue
         if not (fd.createable if creating else fd.updateable):
             read_only.append(fd.name)
             continue
-        value = coerce(fd, raw)
         name = fd.name
-        clean[name] = value
+        if raw.__class__ is str and t in STRING_TYPES:
+            value: object = raw or None
+        else:
+            value = coerce(fd, raw)
         if value is None:
+            if t == "boolean":
+                value = False  # a checkbox cannot be null
+            elif not fd.nillable:
+                nulled.append(name)
+            clean[name] = value
             continue
-        if isinstance(value, str):
-            if fd.length and len(value) > fd.length:
-                errors.append(
-                    RecordError(
-                        "STRING_TOO_LONG",
-                        f"{fd.label}: data value too large: {value[:80]} (max length={fd.length})",
-                        [name],
-                    )
+        clean[name] = value
+        if value.__class__ is not str:
+            continue
+        text = str(value)
+        if fd.length and len(text) > fd.length:
+            errors.append(
+                RecordError(
+                    "STRING_TOO_LONG",
+                    f"{fd.label}: data value too large: {text[:80]} (max length={fd.length})",
+                    [name],
                 )
-            elif fd.type == "email" and _EMAIL_RE.fullmatch(value) is None:
-                errors.append(
-                    RecordError(
-                        "INVALID_EMAIL_ADDRESS", f"{fd.label}: invalid email address: {value}", [name]
-                    )
+            )
+        elif t == "email" and _EMAIL_RE.fullmatch(text) is None:
+            errors.append(
+                RecordError("INVALID_EMAIL_ADDRESS", f"{fd.label}: invalid email address: {text}", [name])
+            )
+        elif fd.restricted and text not in fd.picklist:
+            errors.append(
+                RecordError(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{fd.label}: bad value for restricted picklist field: {text}",
+                    [name],
                 )
-            elif fd.restricted and value not in fd.picklist:
-                errors.append(
-                    RecordError(
-                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                        f"{fd.label}: bad value for restricted picklist field: {value}",
-                        [name],
-                    )
-                )
-            elif fd.type in ("reference", "id"):
-                err = ref_check(fd, value)
-                if err is not None:
-                    errors.append(err)
-                else:
-                    clean[name] = _to18(value)
+            )
+        elif t == "reference" or t == "id":
+            err = ref_check(fd, text)
+            if err is not None:
+                errors.append(err)
+            else:
+                clean[name] = _to18(text)
     if read_only:
         errors.insert(
             0,
@@ -206,24 +222,16 @@ def check_values(
                 read_only,
             ),
         )
-    missing = [
-        fd.name
-        for fd in obj.fields.values()
-        if (not fd.nillable and fd.createable and fd.type != "boolean")
-        and (
-            (creating and not fd.defaulted and clean.get(fd.name) is None)
-            or (fd.name in clean and clean[fd.name] is None)
-        )
-    ]
+    if creating:
+        missing = [n for n in obj.required_names() if clean.get(n) is None]
+    else:
+        missing = [n for n in nulled if obj.fields[n].createable or obj.fields[n].updateable]
     if missing:
         errors.append(
             RecordError(
                 "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
             )
         )
-    for fd_name, value in list(clean.items()):
-        if value is None and by_lower[fd_name.lower()].type == "boolean":
-            clean[fd_name] = False  # a checkbox cannot be null
     return clean, errors
 
 

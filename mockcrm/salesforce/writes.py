@@ -18,7 +18,6 @@ from mockcrm.salesforce.ids import key15
 from mockcrm.salesforce.journal import Undo
 from mockcrm.salesforce.org import Org
 from mockcrm.salesforce.rules import duplicate_key
-from mockcrm.salesforce.schema import FieldDef
 from mockcrm.salesforce.store import Record, Table, unique_key
 from mockcrm.salesforce.validation import check_values
 
@@ -40,28 +39,6 @@ class Pending:
 
     def __init__(self) -> None:
         self.unique: dict[tuple[str, str], str] = {}
-
-
-def _ref_checker(org: Org):  # type: ignore[no-untyped-def]
-    def check(fd: FieldDef, value: str) -> RecordError | None:
-        k = key15(value)
-        if k is None:
-            return RecordError("MALFORMED_ID", f"{fd.label}: id value of incorrect type: {value}", [fd.name])
-        target = org.table_for_id(value)
-        if target is None or (fd.reference_to and target.name not in fd.reference_to):
-            return RecordError(
-                "FIELD_INTEGRITY_EXCEPTION",
-                f"field integrity exception: unknown ({fd.label} ID: id value of incorrect type)",
-                [fd.name],
-            )
-        rec = target.get(k)
-        if rec is None or rec.get("IsDeleted"):
-            return RecordError(
-                "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {value}", [fd.name]
-            )
-        return None
-
-    return check
 
 
 def _org_checks(
@@ -166,7 +143,7 @@ def prepare_create(
     org: Org, table: Table, values: Mapping[str, object], pending: Pending | None = None
 ) -> Prepared | list[RecordError]:
     obj = table.sobject
-    clean, errors = check_values(obj, values, creating=True, ref_check=_ref_checker(org), skip=_SKIP)
+    clean, errors = check_values(obj, values, creating=True, ref_check=org.check_reference, skip=_SKIP)
     if org.state_country and obj.address_groups:
         errors += geo.apply(obj, None, clean)
     if errors:
@@ -204,7 +181,7 @@ def prepare_update(
     if old.get("IsConverted"):
         return [RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])]
     clean, errors = check_values(
-        obj, values, creating=False, ref_check=_ref_checker(org), skip=_SKIP_WITH_ID if skip_id else _SKIP
+        obj, values, creating=False, ref_check=org.check_reference, skip=_SKIP_WITH_ID if skip_id else _SKIP
     )
     if org.state_country and obj.address_groups:
         errors += geo.apply(obj, old, clean)

@@ -1,0 +1,136 @@
+"""SOQL through simple-salesforce: /query and /queryAll with nextRecordsUrl paging, and the indexed
+change-stream query giving exactly what a full scan gives."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from simple_salesforce import Salesforce, format_soql
+from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+from mockcrm.config import MockEndpoints
+from tests.test_salesforce_support import control, fresh_sf, raw
+
+__all__ = ["fresh_sf"]
+
+SF = tuple[Salesforce, MockEndpoints]
+
+
+def _create_contacts(sf: Salesforce, n: int, tag: str = "") -> list[str]:
+    ids: list[str] = []
+    for start in range(0, n, 200):
+        records = [
+            {"attributes": {"type": "Contact"}, "LastName": f"{tag}Q{i:05d}", "Email": f"q{i}@example.com"}
+            for i in range(start, min(n, start + 200))
+        ]
+        results = sf.restful("composite/sobjects", method="POST", json={"records": records})
+        assert results is not None and all(r["success"] for r in results)
+        ids += [r["id"] for r in results]
+    return ids
+
+
+def test_query_all_follows_next_records_url(fresh_sf: SF) -> None:
+    sf, ep = fresh_sf
+    ids = _create_contacts(sf, 2100)
+    first = sf.query("SELECT Id, LastName FROM Contact ORDER BY LastName")
+    assert first["totalSize"] == 2100 and first["done"] is False and len(first["records"]) == 2000
+    assert re.fullmatch(r"/services/data/v59\.0/query/01g[0-9A-Za-z]{15}-2000", first["nextRecordsUrl"])
+    assert first["records"][0]["attributes"]["type"] == "Contact"
+    everything = sf.query_all("SELECT Id, LastName FROM Contact ORDER BY LastName")
+    assert [r["Id"] for r in everything["records"]] == ids
+    # batchSize in Sforce-Query-Options, clamped to 200-2000.
+    pages = raw(
+        ep,
+        "GET",
+        "/services/data/v59.0/query/?q=SELECT+Id+FROM+Contact",
+        headers={"Sforce-Query-Options": "batchSize=300"},
+    ).json()
+    assert len(pages["records"]) == 300 and pages["nextRecordsUrl"].endswith("-300")
+    small = sf.query_all("SELECT Id FROM Contact", headers={"Sforce-Query-Options": "batchSize=10"})
+    assert small["totalSize"] == 2100
+    stats = control(ep, "GET", "/__mock/stats").json()["by_endpoint"]
+    # 2100 rows at the clamped minimum of 200 a page: 1 query + 10 more pages.
+    assert stats["GET /services/data/v{version}/query/{locator}"] == 1 + 10
+
+
+def test_query_filters_count_and_escapes(fresh_sf: SF) -> None:
+    sf, _ = fresh_sf
+    sf.Contact.create({"LastName": "O'Brien \\ test", "Email": "ob@example.com"})
+    sf.Contact.create({"LastName": "Other"})
+    q = format_soql("SELECT Id, LastName, Email FROM Contact WHERE LastName = {}", "O'Brien \\ test")
+    rows = sf.query(q)["records"]
+    assert [r["Email"] for r in rows] == ["ob@example.com"]
+    count = sf.query("SELECT COUNT() FROM Contact")
+    assert count == {"totalSize": 2, "done": True, "records": []}
+
+
+def test_query_all_sees_deleted_records(fresh_sf: SF) -> None:
+    sf, _ = fresh_sf
+    keep, gone = _create_contacts(sf, 2)
+    sf.Contact.delete(gone)
+    live = sf.query("SELECT Id FROM Contact")
+    assert [r["Id"] for r in live["records"]] == [keep]
+    everything = sf.query_all("SELECT Id, IsDeleted FROM Contact ORDER BY Id", include_deleted=True)
+    assert [(r["Id"], r["IsDeleted"]) for r in everything["records"]] == [(keep, False), (gone, True)]
+
+
+@pytest.mark.parametrize(
+    ("soql", "code"),
+    [
+        ("SELEKT Id FROM Contact", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Contact WHERE", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Contact WHERE LastName = 'unterminated", "MALFORMED_QUERY"),
+        ("SELECT Nope FROM Contact", "INVALID_FIELD"),
+        ("SELECT Id FROM Nothing__c", "INVALID_TYPE"),
+        ("(((((((((((((((((((((((((((((((((((((((((", "MALFORMED_QUERY"),
+    ],
+)
+def test_bad_soql_is_400_with_the_real_code(fresh_sf: SF, soql: str, code: str) -> None:
+    sf, _ = fresh_sf
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.query(soql)
+    assert err.value.content[0]["errorCode"] == code
+
+
+def test_unknown_query_locator(fresh_sf: SF) -> None:
+    _, ep = fresh_sf
+    resp = raw(ep, "GET", "/services/data/v59.0/query/01g4S0000000001AAA-2000")
+    assert resp.status_code == 400 and resp.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+def _stamps_scan(ep: MockEndpoints, since: str, limit: int) -> list[tuple[str, str]]:
+    """What the change-stream query must answer, computed from the dump by brute force."""
+    recs: list[dict[str, Any]] = control(ep, "GET", "/__mock/dump/Contact").json()["records"]
+    live = [r for r in recs if not r["IsDeleted"] and r["SystemModstamp"] > since]
+    live.sort(key=lambda r: (r["SystemModstamp"], r["Id"]))
+    return [(r["Id"], r["SystemModstamp"]) for r in live[:limit]]
+
+
+def test_change_stream_query_matches_a_full_scan(fresh_sf: SF) -> None:
+    sf, ep = fresh_sf
+    batches = []
+    for _ in range(4):  # four distinct SystemModstamps, 10 s apart on the mock clock
+        batches.append(_create_contacts(sf, 30))
+        control(ep, "POST", "/__mock/clock", {"advance_s": 10})
+    for rid in batches[0][:5]:  # re-stamped: they move to the end of the stream
+        sf.Contact.update(rid, {"Title": "moved"})
+    sf.Contact.delete(batches[1][0])
+    stamps = sorted(
+        {r["SystemModstamp"] for r in sf.query_all("SELECT SystemModstamp FROM Contact")["records"]}
+    )
+    assert len(stamps) >= 5  # four batches, then the updates (maybe across a second boundary)
+    for since in ("2000-01-01T00:00:00.000+0000", stamps[0], stamps[1], stamps[3]):
+        literal = since.replace(".000+0000", "Z")
+        for limit in (1, 7, 30, 31, 200):
+            got = sf.query(
+                f"SELECT Id, SystemModstamp FROM Contact WHERE SystemModstamp > {literal} "
+                f"ORDER BY SystemModstamp, Id LIMIT {limit}"
+            )["records"]
+            assert [(r["Id"], r["SystemModstamp"]) for r in got] == _stamps_scan(ep, since, limit)
+    # The same bound inside a larger condition still answers like a scan.
+    got = sf.query_all(
+        f"SELECT Id FROM Contact WHERE SystemModstamp >= {stamps[1].replace('.000+0000', 'Z')} AND Title = 'moved'"
+    )["records"]
+    assert sorted(r["Id"] for r in got) == sorted(batches[0][:5])
