@@ -130,7 +130,8 @@ def test_change_stream_query_matches_a_full_scan(fresh_sf: SF) -> None:
             )["records"]
             assert [(r["Id"], r["SystemModstamp"]) for r in got] == _stamps_scan(ep, since, limit)
     # The same bound inside a larger condition still answers like a scan.
-    got = sf.query_all(
-        f"SELECT Id FROM Contact WHERE SystemModstamp >= {stamps[1].replace('.000+0000', 'Z')} AND Title = 'moved'"
-    )["records"]
+    bound = stamps[1].replace(".000+0000", "Z")
+    got = sf.query_all(f"SELECT Id FROM Contact WHERE SystemModstamp >= {bound} AND Title = 'moved'")[
+        "records"
+    ]
     assert sorted(r["Id"] for r in got) == sorted(batches[0][:5])
