@@ -213,12 +213,18 @@ class CollectionHandlers:
             raise _too_many()
         all_or_none = (call.query.get("allOrNone") or "false").lower() == "true"
         checks: list[tuple[Table, str] | RecordError] = []
+        seen: set[str] = set()
         for rid in ids:
             table = self.org.table_for_id(rid.strip())
             if table is None:
                 checks.append(RecordError("MALFORMED_ID", f"invalid record id: {rid}", []))
                 continue
             k = writes.prepare_delete(table, rid.strip())
+            if isinstance(k, str) and k in seen:
+                # The same id twice: the second delete finds it already in the recycle bin.
+                k = RecordError("ENTITY_IS_DELETED", "entity is deleted", [])
+            if isinstance(k, str):
+                seen.add(k)
             checks.append(k if isinstance(k, RecordError) else (table, k))
         if all_or_none and any(isinstance(c, RecordError) for c in checks):
             return Reply(200, [_failure([c if isinstance(c, RecordError) else _ROLLED_BACK]) for c in checks])
@@ -228,9 +234,8 @@ class CollectionHandlers:
             if isinstance(c, RecordError):
                 results.append(_failure([c]))
             else:
-                results.append(
-                    {"id": writes.commit_delete(self.org, c[0], c[1], stamp), "success": True, "errors": []}
-                )
+                rid = writes.commit_delete(self.org, c[0], c[1], stamp)
+                results.append({"id": rid, "success": True, "errors": []})
         return Reply(200, results)
 
     def _retrieve(self, call: Call, ids: list[str], fields_raw: str | None) -> Reply:
