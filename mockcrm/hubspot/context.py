@@ -46,11 +46,14 @@ class HubSpotMock:
         self.stats = CallStats()
         self.tokens: dict[str, OAuthToken] = {}
         self.token_counter = 0
+        self.seed_calls = 0
+        """``/__mock/seed`` calls since the last reset (each after the first gets its own email tag)."""
 
     def reset(self) -> None:
         self.portal.reset()
         self.limits.reset()
         self.tokens.clear()
+        self.seed_calls = 0
 
 
 MOCK_KEY = web.AppKey("hubspot_mock", HubSpotMock)

@@ -103,7 +103,6 @@ def _json(body: object, status: int = 200) -> web.Response:
 
 def add_control_routes(app: web.Application, mock: HubSpotMock) -> None:
     target = PortalTarget(mock)
-    seed_calls = [0]
 
     async def seed(request: web.Request) -> web.Response:
         try:
@@ -115,8 +114,8 @@ def add_control_routes(app: web.Application, mock: HubSpotMock) -> None:
             return _json({"error": f"unknown object type {body.object_type!r} or count out of range"}, 400)
         # Each seed call after the first gets its own email tag, so seeding twice with one seed
         # adds records instead of colliding on the unique contact emails.
-        tag = f"r{seed_calls[0]}" if seed_calls[0] else ""
-        seed_calls[0] += 1
+        tag = f"r{mock.seed_calls}" if mock.seed_calls else ""
+        mock.seed_calls += 1
         fake = FakeData(body.seed, email_tag=tag)
         ids: list[str] = []
         for _ in range(body.count):
