@@ -7,12 +7,18 @@ Public interface (the rest of the mock imports only from here)::
     result.total_size, result.rows                # rows projected to the selected canonical names
 
 Both raise :class:`SoqlError` (and nothing else) for bad input; ``error_code``/``message`` are what
-Salesforce would put in its 400 body. :func:`lower_bound` lets the server pre-filter candidates with a
-datetime index (``WHERE SystemModstamp > … ORDER BY SystemModstamp, Id``).
+Salesforce would put in its 400 body (MALFORMED_QUERY, INVALID_FIELD, INVALID_QUERY_FILTER_OPERATOR,
+NUMBER_OUTSIDE_VALID_RANGE). ``query.is_count`` (``COUNT()``: totalSize only) and ``query.is_aggregate``
+(``COUNT(field)``: AggregateResult rows) tell the server how to shape the response.
 
-The implementation is split into soql_lexer (tokens, SoqlError), soql_parser (syntax tree),
-soql_ast (nodes), soql_values (typed comparison keys, FieldInfo), soql_match (per-record predicates)
-and soql_eval (compiling, ordering, paging).
+For the change-stream query (``WHERE SystemModstamp > … ORDER BY SystemModstamp, Id LIMIT n``) on big
+tables: :func:`lower_bound` gives the bound to start a datetime index at, and
+``execute(..., presorted_by="systemmodstamp")`` stops reading once the page is settled when the
+records arrive in that index's order. ``execute(..., now=clock.now())`` anchors TODAY, LAST_N_DAYS:n…
+
+The implementation is split into soql_lexer (tokens, SoqlError), soql_parser (grammar), soql_ast
+(syntax tree), soql_values (typed comparison keys, FieldInfo), soql_match (per-record predicates),
+soql_order (ORDER BY) and soql_eval (compiling, projection, paging).
 """
 
 from __future__ import annotations
