@@ -287,7 +287,13 @@ LOWER_BOUND_CASES = [
         "WHERE SystemModstamp >= 2024-01-05T10:00:00Z AND SystemModstamp > 2024-01-05T10:00:00Z",
         ("2024-01-05T10:00:00.000+0000", False),
     ),
+    (
+        "WHERE (LastName = 'x' AND (SystemModstamp > 2024-01-05T10:00:00Z AND Amount > 1)) AND Amount < 5",
+        ("2024-01-05T10:00:00.000+0000", False),
+    ),
+    ("WHERE SystemModstamp > 2024-01-05T10:00:00.0005Z", ("2024-01-05T10:00:00.000500+0000", False)),
     ("WHERE SystemModstamp < 2024-01-05T10:00:00Z", None),
+    ("WHERE (SystemModstamp > 2024-01-05T10:00:00Z OR Amount > 1) AND Amount < 5", None),
     ("WHERE SystemModstamp > 2024-01-05T10:00:00Z OR LastName = 'x'", None),
     ("WHERE NOT SystemModstamp > 2024-01-05T10:00:00Z", None),
     ("WHERE SystemModstamp > TODAY", None),

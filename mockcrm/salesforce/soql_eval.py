@@ -280,15 +280,13 @@ def execute(
 def lower_bound(query: SoqlQuery, field_lower: str) -> tuple[str, bool] | None:
     """A candidate filter the server can apply with its own index before calling :func:`execute`.
 
-    When the WHERE is ``field > dt`` / ``field >= dt``, or a top-level AND containing such a term,
+    When the WHERE is ``field > dt`` / ``field >= dt``, or an AND (nested or not) containing such a term,
     with ``dt`` a datetime literal, returns (normalised ``2024-01-05T10:00:00.000+0000`` string,
     inclusive): only records whose value is > (or >= when inclusive) that string can match. Stored
     values in that same format compare correctly as plain strings. None when there is no such bound.
     """
-    where = query.where
-    terms = where.items if isinstance(where, BoolOp) and where.op == "AND" else (where,)
     best: tuple[str, bool] | None = None
-    for term in terms:
+    for term in _conjuncts(query.where):
         if not (
             isinstance(term, Compare)
             and term.op in (">", ">=")
@@ -304,3 +302,12 @@ def lower_bound(query: SoqlQuery, field_lower: str) -> tuple[str, bool] | None:
         if best is None or bound[0] > best[0] or (bound[0] == best[0] and not bound[1]):
             best = bound
     return best
+
+
+def _conjuncts(cond: Condition | None) -> list[Condition]:
+    """The terms that must all hold: AND groups are flattened, anything else is one term."""
+    if cond is None:
+        return []
+    if isinstance(cond, BoolOp) and cond.op == "AND":
+        return [term for item in cond.items for term in _conjuncts(item)]
+    return [cond]
