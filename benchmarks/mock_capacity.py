@@ -29,6 +29,8 @@ import msgspec
 from mockcrm.fakedata import FakeData
 
 SF_API = "/services/data/v59.0"
+HS_PATH = "/crm/v3/objects/contacts"
+PHASES = ("hs-create", "hs-update", "hs-search", "sf-create", "sf-update", "sf-query")
 HS_BATCH = 100
 SF_BATCH = 200
 SEARCH_PAGE = 200
@@ -46,6 +48,8 @@ class Result(msgspec.Struct, kw_only=True):
     server_cpu_s: float
     records_per_cpu_s: float | None
     """Records per second of mock CPU time: the throughput one fully busy core would give."""
+    client_cpu_s: float
+    """CPU time of this benchmark process: when it nears ``seconds``, the client is the limit."""
     note: str | None = None
 
 
@@ -57,6 +61,8 @@ class Phase:
         self.calls = 0
         self.errors = 0
         self.note: str | None = None
+        self.ids: list[str] = []
+        """Ids of the records a create phase made (for the update phase that follows)."""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -82,8 +88,13 @@ def machine_info() -> dict[str, object]:
     }
 
 
-async def start_mock(plain_http: bool) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
-    cmd = [sys.executable, "-m", "engine.cli", "mock", "--lift-limits", "--hubspot-port", "0"]
+async def start_mock(
+    plain_http: bool, profile: str | None
+) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
+    # Under cProfile the figures shrink (every call is traced), but the breakdown shows where the
+    # mock's time goes; the stats are written when the mock exits on SIGTERM.
+    prof = ["-m", "cProfile", "-o", profile] if profile else []
+    cmd = [sys.executable, *prof, "-m", "engine.cli", "mock", "--lift-limits", "--hubspot-port", "0"]
     cmd += ["--salesforce-port", "0"] + (["--plain-http"] if plain_http else [])
     proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
     assert proc.stdout is not None
@@ -139,13 +150,11 @@ class Bench:
         self.n = args.records
         self.concurrency = args.concurrency
         self.fake = FakeData(2024)
-        self.hs_ids: list[str] = []
-        self.sf_ids: list[str] = []
         self.results: list[Result] = []
 
-    async def measure(self, endpoint: str, run: Callable[[Phase], Awaitable[None]]) -> None:
+    async def measure(self, endpoint: str, run: Callable[[Phase], Awaitable[None]]) -> Phase:
         phase = Phase()
-        cpu0, t0 = cpu_seconds(self.pid), time.perf_counter()
+        cpu0, client0, t0 = cpu_seconds(self.pid), time.process_time(), time.perf_counter()
         try:
             await run(phase)
         except Exception as exc:  # a missing endpoint is reported, and the other phases still run
@@ -162,9 +171,11 @@ class Bench:
                 errors=phase.errors,
                 server_cpu_s=round(cpu, 3),
                 records_per_cpu_s=round(phase.records / cpu, 1) if cpu > 0 else None,
+                client_cpu_s=round(time.process_time() - client0, 3),
                 note=phase.note,
             )
         )
+        return phase
 
     async def _post(self, phase: Phase, method: str, url: str, body: bytes, headers: dict[str, str]) -> Any:
         async with self.s.request(method, url, data=body, headers=headers, timeout=TIMEOUT) as resp:
@@ -174,34 +185,60 @@ class Bench:
                 raise RuntimeError(f"{method} {url} -> {resp.status}: {raw[:200]!r}")
             return msgspec.json.decode(raw) if raw else None
 
-    # -- HubSpot -------------------------------------------------------------------------------
-    async def hs_create(self, phase: Phase) -> None:
-        url = f"{self.hs_url}/crm/v3/objects/contacts/batch/create"
+    # -- request bodies, built before the clock starts -----------------------------------------
+    def hs_create_bodies(self) -> list[bytes]:
         props = [self.fake.hubspot_properties("contacts") for _ in range(self.n)]
-        bodies = [
+        return [
             msgspec.json.encode({"inputs": [{"properties": p} for p in props[i : i + HS_BATCH]]})
-            for i in range(0, self.n, HS_BATCH)
+            for i in range(0, len(props), HS_BATCH)
         ]
 
+    def hs_update_bodies(self, ids: list[str]) -> list[bytes]:
+        inputs = [{"id": i, "properties": self.fake.hubspot_update("contacts")} for i in ids]
+        return [
+            msgspec.json.encode({"inputs": inputs[i : i + HS_BATCH]}) for i in range(0, len(inputs), HS_BATCH)
+        ]
+
+    def sf_create_bodies(self) -> list[bytes]:
+        attrs = {"attributes": {"type": "Contact"}}
+        return self._sf_bodies([attrs | self.fake.salesforce_fields("Contact") for _ in range(self.n)])
+
+    def sf_update_bodies(self, ids: list[str]) -> list[bytes]:
+        return self._sf_bodies(
+            [
+                {"attributes": {"type": "Contact"}, "id": i} | self.fake.salesforce_update("Contact")
+                for i in ids
+            ]
+        )
+
+    @staticmethod
+    def _sf_bodies(records: list[dict[str, object]]) -> list[bytes]:
+        return [
+            msgspec.json.encode({"allOrNone": False, "records": records[i : i + SF_BATCH]})
+            for i in range(0, len(records), SF_BATCH)
+        ]
+
+    # -- measured phases -----------------------------------------------------------------------
+    async def hs_batches(self, phase: Phase, url: str, bodies: list[bytes]) -> None:
         async def send(body: bytes) -> None:
             reply = await self._post(phase, "POST", url, body, self.hs_auth)
-            self.hs_ids.extend(r["id"] for r in reply["results"])
+            phase.ids.extend(r["id"] for r in reply["results"])
             phase.records += len(reply["results"])
             phase.errors += int(reply.get("numErrors", 0))
 
         await in_parallel(bodies, self.concurrency, send)
 
-    async def hs_update(self, phase: Phase) -> None:
-        url = f"{self.hs_url}/crm/v3/objects/contacts/batch/update"
-        inputs = [{"id": i, "properties": self.fake.hubspot_update("contacts")} for i in self.hs_ids]
-        bodies = [
-            msgspec.json.encode({"inputs": inputs[i : i + HS_BATCH]}) for i in range(0, len(inputs), HS_BATCH)
-        ]
+    async def sf_collections(self, phase: Phase, method: str, bodies: list[bytes]) -> None:
+        url = f"{self.sf_url}/composite/sobjects"
 
         async def send(body: bytes) -> None:
-            reply = await self._post(phase, "POST", url, body, self.hs_auth)
-            phase.records += len(reply["results"])
-            phase.errors += int(reply.get("numErrors", 0))
+            for r in await self._post(phase, method, url, body, self.sf_auth):
+                if r.get("success"):
+                    phase.records += 1
+                    phase.ids.append(r["id"])
+                else:
+                    phase.errors += 1
+                    phase.note = phase.note or f"first error: {r.get('errors')!r}"[:300]
 
         await in_parallel(bodies, self.concurrency, send)
 
@@ -244,41 +281,6 @@ class Bench:
                 after = nxt
         phase.records = len(seen)
 
-    # -- Salesforce ----------------------------------------------------------------------------
-    def _sf_bodies(self, records: list[dict[str, object]]) -> list[bytes]:
-        return [
-            msgspec.json.encode({"allOrNone": False, "records": records[i : i + SF_BATCH]})
-            for i in range(0, len(records), SF_BATCH)
-        ]
-
-    async def _sf_collections(self, phase: Phase, method: str, bodies: list[bytes], keep_ids: bool) -> None:
-        url = f"{self.sf_url}/composite/sobjects"
-
-        async def send(body: bytes) -> None:
-            reply = await self._post(phase, method, url, body, self.sf_auth)
-            for r in reply:
-                if r.get("success"):
-                    phase.records += 1
-                    if keep_ids:
-                        self.sf_ids.append(r["id"])
-                else:
-                    phase.errors += 1
-                    phase.note = phase.note or f"first error: {r.get('errors')!r}"[:300]
-
-        await in_parallel(bodies, self.concurrency, send)
-
-    async def sf_create(self, phase: Phase) -> None:
-        attrs = {"attributes": {"type": "Contact"}}
-        records = [attrs | self.fake.salesforce_fields("Contact") for _ in range(self.n)]
-        await self._sf_collections(phase, "POST", self._sf_bodies(records), keep_ids=True)
-
-    async def sf_update(self, phase: Phase) -> None:
-        records = [
-            {"attributes": {"type": "Contact"}, "id": i} | self.fake.salesforce_update("Contact")
-            for i in self.sf_ids
-        ]
-        await self._sf_collections(phase, "PATCH", self._sf_bodies(records), keep_ids=False)
-
     async def sf_query(self, phase: Phase, since: str) -> None:
         soql = (
             f"SELECT Id, Email, SystemModstamp FROM Contact WHERE SystemModstamp > {since} "
@@ -301,7 +303,7 @@ class Bench:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     machine = machine_info()
-    proc, info = await start_mock(args.plain_http)
+    proc, info = await start_mock(args.plain_http, args.profile)
     try:
         ctx = ssl.create_default_context(cafile=info["ca_file"]) if info.get("ca_file") else None
         connector = aiohttp.TCPConnector(limit=args.concurrency, ssl=ctx if ctx is not None else True)
@@ -309,18 +311,39 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             b = Bench(session, info, proc.pid, args)
             # One second of slack: the mock stamps with its own clock, which may round differently.
             since = time.time() - 1
-            since_ms = int(since * 1000)
             since_iso = datetime.fromtimestamp(since, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            await b.measure("hubspot POST /crm/v3/objects/contacts/batch/create", b.hs_create)
-            await b.measure("hubspot POST /crm/v3/objects/contacts/batch/update", b.hs_update)
-            await b.measure(
-                "hubspot POST /crm/v3/objects/contacts/search", lambda p: b.hs_search(p, since_ms)
-            )
-            await b.measure("salesforce POST /composite/sobjects (create)", b.sf_create)
-            await b.measure("salesforce PATCH /composite/sobjects (update)", b.sf_update)
-            await b.measure(
-                "salesforce GET /query (SystemModstamp paging)", lambda p: b.sf_query(p, since_iso)
-            )
+            hs = f"{b.hs_url}{HS_PATH}"
+            want = set(args.phases.split(","))
+            if "hs-create" in want:
+                bodies = b.hs_create_bodies()
+                created = await b.measure(
+                    f"hubspot POST {HS_PATH}/batch/create",
+                    lambda p: b.hs_batches(p, f"{hs}/batch/create", bodies),
+                )
+                if "hs-update" in want:
+                    bodies = b.hs_update_bodies(created.ids)
+                    await b.measure(
+                        f"hubspot POST {HS_PATH}/batch/update",
+                        lambda p: b.hs_batches(p, f"{hs}/batch/update", bodies),
+                    )
+            if "hs-search" in want:
+                await b.measure(f"hubspot POST {HS_PATH}/search", lambda p: b.hs_search(p, int(since * 1000)))
+            if "sf-create" in want:
+                bodies = b.sf_create_bodies()
+                created = await b.measure(
+                    "salesforce POST /composite/sobjects (create)",
+                    lambda p: b.sf_collections(p, "POST", bodies),
+                )
+                if "sf-update" in want:
+                    bodies = b.sf_update_bodies(created.ids)
+                    await b.measure(
+                        "salesforce PATCH /composite/sobjects (update)",
+                        lambda p: b.sf_collections(p, "PATCH", bodies),
+                    )
+            if "sf-query" in want:
+                await b.measure(
+                    "salesforce GET /query (SystemModstamp paging)", lambda p: b.sf_query(p, since_iso)
+                )
     finally:
         await stop_mock(proc)
     machine["mock_https"] = not args.plain_http
@@ -331,14 +354,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def table(report: dict[str, Any]) -> str:
     head = (
         f"{'endpoint':<52} {'records':>8} {'seconds':>8} {'rec/s':>9} {'calls':>6} {'errors':>6} "
-        f"{'cpu s':>7} {'rec/cpu-s':>10}"
+        f"{'cpu s':>7} {'rec/cpu-s':>10} {'client cpu':>10}"
     )
     lines = [head, "-" * len(head)]
     for r in report["results"]:
         per_cpu = f"{r['records_per_cpu_s']:.0f}" if r["records_per_cpu_s"] else "-"
         lines.append(
             f"{r['endpoint']:<52} {r['records']:>8} {r['seconds']:>8.2f} {r['records_per_s']:>9.0f} "
-            f"{r['calls']:>6} {r['errors']:>6} {r['server_cpu_s']:>7.2f} {per_cpu:>10}"
+            f"{r['calls']:>6} {r['errors']:>6} {r['server_cpu_s']:>7.2f} {per_cpu:>10} "
+            f"{r['client_cpu_s']:>10.2f}"
         )
         if r["note"]:
             lines.append(f"    note: {r['note']}")
@@ -353,11 +377,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
     parser.add_argument("--out", help="write the JSON report here")
     parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"comma-separated subset of {','.join(PHASES)} (updates need their create; default all)",
+    )
+    parser.add_argument("--profile", metavar="FILE", help="run the mock under cProfile, writing pstats here")
+    parser.add_argument(
         "--plain-http", action="store_true", help="serve Salesforce over HTTP instead of HTTPS"
     )
     args = parser.parse_args(argv)
     if args.records < 1 or args.concurrency < 1:
         parser.error("--records and --concurrency must be positive")
+    if not set(args.phases.split(",")) <= set(PHASES):
+        parser.error(f"--phases: choose from {','.join(PHASES)}")
     report = asyncio.run(run(args))
     sys.stdout.write(table(report) + "\n")
     if args.out:
