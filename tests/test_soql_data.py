@@ -20,6 +20,7 @@ FIELDS: dict[str, FieldInfo] = {
         ("IsDeleted", "boolean"),
         ("SystemModstamp", "datetime"),
         ("CreatedDate", "datetime"),
+        ("Interests__c", "multipicklist"),
     ]
 }
 

@@ -105,6 +105,13 @@ ERROR_CASES = [
         "only valid on multipicklist",
     ),
     ("SELECT Id FROM Contact WHERE LastName INCLUDES 'a'", "MALFORMED_QUERY", "unexpected token"),
+    (
+        "SELECT Id FROM Contact WHERE Interests__c LIKE 'a%'",
+        "INVALID_QUERY_FILTER_OPERATOR",
+        "invalid operator",
+    ),
+    ("SELECT Id FROM Contact WHERE Interests__c INCLUDES (5)", "INVALID_FIELD", "must be of type string"),
+    ("SELECT Id FROM Contact WHERE Interests__c = 5", "INVALID_FIELD", "must be of type string"),
     # names
     (
         "SELECT Id, Foo FROM Contact",

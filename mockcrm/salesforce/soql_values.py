@@ -25,6 +25,7 @@ class FieldInfo(msgspec.Struct, frozen=True):
 
 # Categories.
 TEXT = "text"
+MULTI = "multipicklist"
 ID = "id"
 BOOL = "boolean"
 NUMBER = "number"
@@ -42,6 +43,7 @@ _CATEGORY = {
     "percent": NUMBER,
     "date": DATE,
     "datetime": DATETIME,
+    "multipicklist": MULTI,
 }
 
 # The type names Salesforce uses in "must be of type …" messages.
@@ -117,6 +119,7 @@ def _date_from_any(v: str) -> str | None:
 
 RECORD_KEY: dict[str, Callable[[object], Key | None]] = {
     TEXT: _text_key,
+    MULTI: lambda v: _multi_key(v) if type(v) is str and v else None,
     ID: _id_key,
     BOOL: _bool_key,
     NUMBER: _number_key,
@@ -165,7 +168,7 @@ def parse_datetime_literal(text: str) -> str:
 def type_error(text: str, lit: Literal, field: FieldInfo, cat: str | None = None) -> SoqlError:
     """INVALID_FIELD for a literal of the wrong type, worded as Salesforce does."""
     cat = cat or category(field)
-    if cat in (TEXT, ID):
+    if cat in (TEXT, ID, MULTI):
         detail = f"value of filter criterion for field '{field.name}' must be of type string and should be enclosed in quotes"  # noqa: E501
     else:
         word = _TYPE_WORD.get(cat) or ("integer" if field.type.lower() in ("int", "long") else "double")
@@ -201,6 +204,11 @@ def literal_key(text: str, lit: Literal, field: FieldInfo) -> Key | None:
     cat = category(field)
     if lit.kind == "null":
         return None
+    if cat == MULTI:
+        # '=' on a multi-select picklist compares the set of selections, in any order.
+        if lit.kind != "string":
+            raise type_error(text, lit, field, cat)
+        return _multi_key(lit.value) or None
     if cat == TEXT:
         if lit.kind != "string":
             raise type_error(text, lit, field, cat)
@@ -301,6 +309,10 @@ def literal_range(text: str, lit: Literal, field: FieldInfo, now: datetime) -> t
     if cat == DATE:
         return start.isoformat(), end.isoformat()
     return f"{start.isoformat()}T00:00:00.000+0000", f"{end.isoformat()}T00:00:00.000+0000"
+
+
+def _multi_key(value: str) -> str:
+    return ";".join(sorted(picklist_set(value)))
 
 
 def picklist_set(value: str) -> frozenset[str]:
