@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from mockcrm.config import MockEndpoints
 from mockcrm.fakedata import FakeData
 from mockcrm.workload import WorkloadRunner
 
@@ -280,3 +282,54 @@ async def test_app_shutdown_cancels_a_running_workload(target: MemoryTarget) -> 
         created = len(target.records["contacts"])
         await anyio.sleep(0.1)
         assert len(target.records["contacts"]) == created
+
+
+async def _mock_call(
+    session: aiohttp.ClientSession, base: str, method: str, path: str, body: object = None
+) -> Any:
+    async with session.request(method, base + path, json=body, timeout=TIMEOUT) as resp:
+        assert resp.status == 200, (path, resp.status, await resp.text())
+        return await resp.json()
+
+
+async def _run_to_end(session: aiohttp.ClientSession, base: str, spec: dict[str, object]) -> dict[str, Any]:
+    await _mock_call(session, base, "POST", "/__mock/workload", spec)
+    with anyio.fail_after(30):
+        while True:
+            status = await _mock_call(session, base, "GET", "/__mock/workload")
+            if not status["running"]:
+                return dict(status)
+            await anyio.sleep(0.05)
+
+
+HUBSPOT_TYPES = ("contacts", "companies", "deals", "tickets", "tasks", "calls", "emails", "meetings", "notes")
+SALESFORCE_TYPES = (
+    "Contact", "Lead", "Account", "Opportunity", "Case", "Task", "Event", "User", "Campaign",
+    "OpportunityContactRole", "CampaignMember",
+)  # fmt: skip
+
+
+async def test_generated_records_pass_the_real_mocks_validation(mocks: MockEndpoints) -> None:
+    """Every standard type, created then edited through both servers' own write paths (with the
+    Salesforce org's state and country picklists on): no write may be rejected."""
+    ctx = ssl.create_default_context(cafile=mocks.ca_file) if mocks.ca_file else None
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx or True)) as session:
+        sf, hs = mocks.salesforce_url, mocks.hubspot_url
+        await _mock_call(session, sf, "POST", "/__mock/rules", {"state_country_picklists": True})
+        for base, types in ((hs, HUBSPOT_TYPES), (sf, SALESFORCE_TYPES)):
+            for object_type in types:
+                for mix in ({"create": 1, "update": 0, "delete": 0}, {"create": 0, "update": 1, "delete": 0}):
+                    spec = {
+                        "object_type": object_type,
+                        "rate_per_s": 2000,
+                        "duration_s": 0.1,
+                        "seed": 5,
+                        **mix,
+                    }
+                    final = await _run_to_end(session, base, spec)
+                    assert final["errors"] == 0, (object_type, final["last_error"])
+                    assert sum(final["done"].values()) == 200, (object_type, final)
+                    if mix["create"]:
+                        assert final["done"]["create"] == 200
+                    else:
+                        assert final["done"]["update"] == 200
