@@ -5,8 +5,9 @@ start), and the conversions back to each side's wire form.
 A canonical value is a ``str`` or ``None`` (blank). Strings keep bases trivially storable and
 comparable with ``==``. The forms:
 
-- string: trimmed (Salesforce trims text on save, HubSpot does not); email and owner: trimmed and
-  lower-cased (HubSpot lower-cases emails on save, Salesforce keeps the case);
+- string: trimmed (Salesforce trims text on save, HubSpot does not), CRLF read as LF;
+- email and owner: trimmed and lower-cased (HubSpot lower-cases emails on save, Salesforce keeps
+  the case);
 - number: the shortest decimal of the IEEE double (``"1000"``, ``"0.1"``), because Salesforce
   numbers travel as JSON doubles, so finer precision could never survive a round trip;
 - boolean: ``"true"`` / ``"false"``;
@@ -170,7 +171,8 @@ def _from_epoch_ms(ms: int) -> datetime:
 
 
 def _string(text: str, table: ValueTable | None) -> str:
-    return text
+    # Text areas edited in a browser arrive with CRLF on one side and LF on the other.
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
 def _lower(text: str, table: ValueTable | None) -> str:

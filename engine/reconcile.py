@@ -89,7 +89,11 @@ class FieldNote(msgspec.Struct, frozen=True):
 
 class Decision(msgspec.Struct, frozen=True):
     """Writes per side, the new bases and notes. Writes are wire values: HubSpot strings (``""``
-    clears), Salesforce typed values (``None`` clears). ``create_*`` says the writes are a create."""
+    clears), Salesforce typed values (``None`` clears). ``create_*`` says the writes are a create.
+
+    ``bases`` is the link's complete new set, to store in place of the old one once the writes
+    have succeeded (a failed write leaves the old bases, so the next pass retries it).
+    """
 
     hubspot_writes: dict[str, str]
     salesforce_writes: dict[str, SalesforceValue]
@@ -143,12 +147,12 @@ def _create_salesforce(
     notes: list[FieldNote] = []
     for m in mappings:
         rule = m.effective_rule
+        if rule is _DONT_SYNC:
+            continue
         try:
             value = from_hubspot(m.kind, hubspot.values.get(m.hubspot), m.table)
         except CanonicalError as exc:
             notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.ERROR, str(exc)))
-            continue
-        if rule is SyncRule.DONT_SYNC:
             continue
         if value is None:
             bases[m.key] = None  # blank here, and blank in the record about to be created
@@ -180,12 +184,12 @@ def _create_hubspot(salesforce: SalesforceRecord, mappings: Sequence[FieldMappin
     notes: list[FieldNote] = []
     for m in mappings:
         rule = m.effective_rule
+        if rule is _DONT_SYNC:
+            continue
         try:
             value = from_salesforce(m.kind, salesforce.values.get(m.salesforce), m.table)
         except CanonicalError as exc:
             notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.ERROR, str(exc)))
-            continue
-        if rule is SyncRule.DONT_SYNC:
             continue
         if value is None:
             bases[m.key] = None  # blank here, and blank in the record about to be created

@@ -30,6 +30,7 @@ SOURCE_TABLE = ValueTable(LEAD_SOURCES)
 SAME = [
     # kind, HubSpot wire value, Salesforce wire value, canonical
     (K.STRING, "  Ann Lee ", "Ann Lee", "Ann Lee"),
+    (K.STRING, "line 1\r\nline 2", "line 1\nline 2", "line 1\nline 2"),
     (K.EMAIL, "ann@example.com", "Ann@Example.COM", "ann@example.com"),
     (K.OWNER, " Ann@Example.com", "ann@example.com", "ann@example.com"),
     (K.NUMBER, "1000", 1000.0, "1000"),
