@@ -16,7 +16,7 @@ from mockcrm.hubspot.owners import Owner, seed_owners
 from mockcrm.hubspot.schema import ObjectTypeDef, PropertyDef, Schema
 from mockcrm.hubspot.standard import fresh_schema
 from mockcrm.hubspot.store import ObjectStore, Record
-from mockcrm.hubspot.values import RawValue, normalize
+from mockcrm.hubspot.values import MAX_STRING, RawValue, normalize
 
 FIRST_ID = 10_001
 
@@ -87,6 +87,9 @@ class Portal:
         owners = self.owner_ids
         for name, value in raw.items():
             prop = defs.get(name)
+            if prop is not None and prop.plain and type(value) is str and len(value) <= MAX_STRING:
+                out[name] = value
+                continue
             if prop is None:
                 msg = f'Property "{name}" does not exist'
                 problems.append(PropertyProblem(name=name, error="PROPERTY_DOESNT_EXIST", message=msg))

@@ -39,9 +39,12 @@ class PropertyDef(msgspec.Struct, kw_only=True):
     updated_ms: int = 0
     option_values: frozenset[str] = frozenset()
     """The enumeration's allowed values, kept beside ``options`` for O(1) validation."""
+    plain: bool = False
+    """Any string up to the length limit is valid as is (the write path's fast lane)."""
 
     def __post_init__(self) -> None:
         self.option_values = frozenset(o.value for o in self.options)
+        self.plain = self.type in ("string", "phone_number") and self.name != "email" and not self.read_only
 
     def set_options(self, options: list[OptionDef]) -> None:
         self.options = options

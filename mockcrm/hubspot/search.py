@@ -153,14 +153,53 @@ def _sort_spec(body: SearchRequest) -> tuple[str, bool] | None:
     return first.property_name, first.direction.upper().startswith("DESC")
 
 
-def find(mock: HubSpotMock, otype: ObjectTypeDef, body: SearchRequest) -> list[Record]:
+def find_page(
+    mock: HubSpotMock, otype: ObjectTypeDef, body: SearchRequest, offset: int
+) -> tuple[list[Record], int]:
+    """The page's records (from ``offset``, at most ``body.limit``, never past the result cap) and
+    the total number of matches."""
     groups = [g.filters for g in body.filter_groups if g.filters]
     if len(groups) > MAX_GROUPS or any(len(g) > MAX_PER_GROUP for g in groups):
         raise validation(f"Too many filters: at most {MAX_GROUPS} groups of {MAX_PER_GROUP} filters")
     if sum(len(g) for g in groups) > MAX_FILTERS:
         raise validation(f"Too many filters: at most {MAX_FILTERS} filters in all")
-    compiled = [[_compile(mock, otype, f) for f in g] for g in groups]
+    compiled = [[_compile(mock, otype, f) for f in g] for g in groups]  # validates every filter
     sort = _sort_spec(body)
+    window = _index_window(otype, groups[0]) if len(groups) == 1 else None
+    if (
+        window is not None
+        and sort is not None
+        and sort[0] == otype.modified_prop
+        and not body.query
+        and all(
+            f.property_name == otype.modified_prop and f.operator.upper() in _RANGE_OPS for f in groups[0]
+        )
+    ):
+        # The incremental-sync query: every entry in the window matches and the index is the
+        # order, so the page and the total come from positions alone.
+        store = mock.portal.stores[otype.name]
+        start, stop = store.modified.bounds(*window)
+        total = stop - start
+        end = min(offset + body.limit, RESULT_CAP, total)
+        if sort[1]:
+            entries = store.modified.entries(stop - end, stop - offset, reverse=True)
+        else:
+            entries = store.modified.entries(start + offset, start + end)
+        return [store.records[rec_id] for _, rec_id in entries], total
+    matches = find(mock, otype, body, groups, compiled, sort)
+    end = min(offset + body.limit, RESULT_CAP, len(matches))
+    return matches[offset:end], len(matches)
+
+
+def find(
+    mock: HubSpotMock,
+    otype: ObjectTypeDef,
+    body: SearchRequest,
+    groups: list[list[Filter]],
+    compiled: list[list[Test]],
+    sort: tuple[str, bool] | None,
+) -> list[Record]:
+    """Every match, in result order (the general path: filter, then sort)."""
     store = mock.portal.stores[otype.name]
     window = _index_window(otype, groups[0]) if len(groups) == 1 else None
     candidates: Iterable[Record]
@@ -221,13 +260,13 @@ async def search(request: web.Request) -> web.Response:
             f"Search results are limited to {RESULT_CAP} records; "
             "narrow the filters instead of paging further"
         )
-    matches = find(mock, otype, body)
-    end = min(offset + body.limit, RESULT_CAP, len(matches))
+    page, total = find_page(mock, otype, body, offset)
+    end = offset + len(page)
     known = mock.portal.schema.props[otype.name]
     requested = body.properties or None
-    results = [record_json(otype, r, requested, known=known) for r in matches[offset:end]]
-    out: dict[str, object] = {"total": len(matches), "results": results}
-    if end < len(matches) and body.limit > 0:
+    results = [record_json(otype, r, requested, known=known) for r in page]
+    out: dict[str, object] = {"total": total, "results": results}
+    if end < total and body.limit > 0:
         out["paging"] = {"next": {"after": str(end)}}
     return json_response(out)
 

@@ -4,8 +4,8 @@
 - ``ids``: every id in ascending order (ids only grow), so list paging bisects to ``after``;
 - a live-id array with positions, for O(1) random picks (the workload generator) and counts;
 - one dict per unique property (value -> id) over live records;
-- ``ModifiedIndex``: (last-modified ms, id) pairs sorted, with lazy deletion, so incremental-sync
-  searches (``GTE`` on the last-modified property, sorted by it) touch only the records they return.
+- ``ModifiedIndex``: (last-modified ms, id) of live records in order, so incremental-sync searches
+  (``GTE`` on the last-modified property, sorted by it) touch only the records they return.
 """
 
 from __future__ import annotations
@@ -29,46 +29,95 @@ class Record(msgspec.Struct, gc=False):
     archived_ms: int = 0
 
 
+Entry = tuple[int, int]  # (last-modified ms, record id)
+_BLOCK = 512
+
+
 class ModifiedIndex:
-    """Sorted (ms, id) pairs; an entry is live iff the record still has that ``updated_ms``."""
+    """Live records' (last-modified ms, id) pairs in order, as a list of sorted blocks.
+
+    Blocks keep inserts and deletes cheap anywhere in the order (a plain list would move the whole
+    tail), and their lengths give positions, so a range's size and its n-th entry come without
+    walking it: an incremental-sync page costs O(blocks + page), not O(records since the watermark).
+    """
 
     def __init__(self) -> None:
-        self.entries: list[tuple[int, int]] = []
-        self._stale = 0
+        self._blocks: list[list[Entry]] = []
+        self._maxes: list[Entry] = []
+        self._len = 0
+
+    def __len__(self) -> int:
+        return self._len
 
     def add(self, ms: int, rec_id: int) -> None:
         entry = (ms, rec_id)
-        if not self.entries or self.entries[-1] <= entry:
-            self.entries.append(entry)
-        else:  # the clock was moved back (skew tests): keep the order
-            bisect.insort(self.entries, entry)
+        self._len += 1
+        if not self._blocks:
+            self._blocks.append([entry])
+            self._maxes.append(entry)
+            return
+        i = bisect.bisect_left(self._maxes, entry)
+        if i == len(self._maxes):  # the usual case: newer than everything (the clock moves on)
+            i -= 1
+            self._blocks[i].append(entry)
+            self._maxes[i] = entry
+        else:
+            bisect.insort(self._blocks[i], entry)
+        block = self._blocks[i]
+        if len(block) > 2 * _BLOCK:
+            self._blocks[i : i + 1] = [block[:_BLOCK], block[_BLOCK:]]
+            self._maxes[i : i + 1] = [block[_BLOCK - 1], block[-1]]
 
-    def retire(self) -> None:
-        """One entry went stale (its record was modified again or archived)."""
-        self._stale += 1
+    def remove(self, ms: int, rec_id: int) -> None:
+        entry = (ms, rec_id)
+        i = bisect.bisect_left(self._maxes, entry)
+        block = self._blocks[i]
+        j = bisect.bisect_left(block, entry)
+        if j == len(block) or block[j] != entry:
+            raise KeyError(entry)
+        del block[j]
+        self._len -= 1
+        if block:
+            self._maxes[i] = block[-1]
+        else:
+            del self._blocks[i]
+            del self._maxes[i]
 
-    def maybe_compact(self, records: dict[int, Record]) -> None:
-        if self._stale > 1024 and self._stale * 2 > len(self.entries):
-            self.entries = [
-                e for e in self.entries if (r := records.get(e[1])) is not None and _live_at(r, e[0])
-            ]
-            self._stale = 0
+    def position(self, entry: Entry) -> int:
+        """How many entries sort before ``entry``."""
+        i = bisect.bisect_left(self._maxes, entry)
+        if i == len(self._maxes):
+            return self._len
+        return sum(len(b) for b in self._blocks[:i]) + bisect.bisect_left(self._blocks[i], entry)
+
+    def bounds(self, lo: int, hi: int) -> tuple[int, int]:
+        """Positions [start, stop) of the entries with lo <= ms <= hi."""
+        return self.position((lo, -1)), self.position((hi, 1 << 62))
+
+    def entries(self, start: int, stop: int, reverse: bool = False) -> Iterator[Entry]:
+        """Entries at positions [start, stop), ascending (or descending when ``reverse``); whole
+        blocks before the range are skipped by their lengths."""
+        if start >= stop:
+            return
+        blocks = reversed(self._blocks) if reverse else iter(self._blocks)
+        pos = self._len if reverse else 0
+        for block in blocks:
+            n = len(block)
+            if reverse:
+                pos -= n  # this block holds positions [pos, pos + n)
+            if pos < stop and pos + n > start:
+                part = block[max(0, start - pos) : min(n, stop - pos)]
+                yield from reversed(part) if reverse else part
+            if not reverse:
+                pos += n
+            if (pos <= start) if reverse else (pos >= stop):
+                return
 
     def scan(self, records: dict[int, Record], lo: int, hi: int, reverse: bool = False) -> Iterator[Record]:
         """Live records with lo <= updated_ms <= hi, ordered by (ms, id)."""
-        start = bisect.bisect_left(self.entries, (lo, -1))
-        stop = bisect.bisect_right(self.entries, (hi, 1 << 62))
-        span = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
-        entries = self.entries
-        for i in span:
-            ms, rec_id = entries[i]
-            rec = records.get(rec_id)
-            if rec is not None and _live_at(rec, ms):
-                yield rec
-
-
-def _live_at(rec: Record, ms: int) -> bool:
-    return not rec.archived and rec.updated_ms == ms
+        start, stop = self.bounds(lo, hi)
+        for _, rec_id in self.entries(start, stop, reverse):
+            yield records[rec_id]
 
 
 class ObjectStore:
@@ -152,10 +201,9 @@ class ObjectStore:
 
     def _touch(self, rec: Record, ms: int) -> None:
         if rec.updated_ms != ms:
-            self.modified.retire()
+            self.modified.remove(rec.updated_ms, rec.id)
             rec.updated_ms = ms
             self.modified.add(ms, rec.id)
-            self.modified.maybe_compact(self.records)
 
     def archive(self, rec: Record, ms: int) -> None:
         if rec.archived:
@@ -166,7 +214,7 @@ class ObjectStore:
                 del index[value]
         rec.archived = True
         rec.archived_ms = ms
-        self.modified.retire()
+        self.modified.remove(rec.updated_ms, rec.id)
         pos = self._live_pos.pop(rec.id)
         last = self._live.pop()
         if last != rec.id:
