@@ -54,6 +54,7 @@ class SObjectDef(msgspec.Struct, kw_only=True):
     """(state field, country field) pairs that state/country picklists turn into code picklists."""
 
     required_cache: list[str] | None = None
+    plain_cache: dict[bool, dict[str, int]] = msgspec.field(default_factory=dict)
 
     def add(self, field: FieldDef) -> None:
         if not field.label:
@@ -61,11 +62,26 @@ class SObjectDef(msgspec.Struct, kw_only=True):
         self.fields[field.name] = field
         self.by_lower[field.name.lower()] = field
         self.required_cache = None
+        self.plain_cache.clear()
 
     def remove(self, name: str) -> None:
         self.fields.pop(name, None)
         self.by_lower.pop(name.lower(), None)
         self.required_cache = None
+        self.plain_cache.clear()
+
+    def plain_text_fields(self, creating: bool) -> dict[str, int]:
+        """Writable text fields whose only check is the length: API name → max length."""
+        cached = self.plain_cache.get(creating)
+        if cached is None:
+            cached = self.plain_cache[creating] = {
+                f.name: f.length
+                for f in self.fields.values()
+                if (f.type in ("string", "textarea", "phone", "url", "combobox"))
+                or (f.type == "picklist" and not f.restricted)
+                if (f.createable if creating else f.updateable)
+            }
+        return cached
 
     def required_names(self) -> list[str]:
         """Fields a create must set (not nillable, not defaulted, createable), including

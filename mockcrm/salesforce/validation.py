@@ -152,7 +152,22 @@ def check_values(
     read_only: list[str] = []
     nulled: list[str] = []
     exact = obj.fields
+    plain = obj.plain_text_fields(creating)
     for key, raw in values.items():
+        # Fast path: a non-empty string for a writable text field with no format to check.
+        limit = plain.get(key)
+        if limit is not None and raw.__class__ is str and raw:
+            clean[key] = raw
+            if len(raw) > limit:
+                long_fd = exact[key]
+                errors.append(
+                    RecordError(
+                        "STRING_TOO_LONG",
+                        f"{long_fd.label}: data value too large: {raw[:80]} (max length={limit})",
+                        [key],
+                    )
+                )
+            continue
         fd = exact.get(key)
         if fd is None:
             lower = key.lower()
