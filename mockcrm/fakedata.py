@@ -10,11 +10,14 @@ The word lists and picklist values live in ``fakedata_words``; the per-object bu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from mockcrm import fakedata_hubspot as hs
 from mockcrm import fakedata_salesforce as sf
 from mockcrm.fakedata_primitives import ANCHOR_MS, Picker
+
+_UNIQUE = frozenset({"email", "Email", "Username"})
+_EDITS_PER_SOURCE = 8
 
 HUBSPOT_OBJECT_TYPES: tuple[str, ...] = tuple(hs.BUILDERS)
 SALESFORCE_SOBJECTS: tuple[str, ...] = tuple(sf.BUILDERS)
@@ -39,6 +42,8 @@ class FakeData:
         with the same seed make different addresses; ``now_ms`` anchors generated dates (fixed by
         default so that a seed replays exactly whatever the day)."""
         self._p = Picker(seed, email_tag=email_tag, now_ms=now_ms)
+        # object kind -> (record edits draw from, edits served, unique groups given out)
+        self._edit_sources: dict[str, tuple[Mapping[str, object], int, set[tuple[str, ...]]]] = {}
 
     # -- HubSpot ---------------------------------------------------------------------------------
     def _hubspot_kind(self, object_type: str) -> str | None:
@@ -66,12 +71,8 @@ class FakeData:
         kind = self._hubspot_kind(object_type)
         if kind is None:
             return {}
-        fresh = hs.BUILDERS[kind](self._p)
-        return {
-            key: fresh.get(key, "")
-            for group in self._p.sample_groups(hs.UPDATE_GROUPS[kind], 1, 3)
-            for key in group
-        }
+        fresh, groups = self._edit_source(f"hs:{kind}", hs.BUILDERS[kind], hs.UPDATE_GROUPS[kind])
+        return {key: str(fresh.get(key, "")) for group in groups for key in group}
 
     # -- Salesforce ------------------------------------------------------------------------------
     def _salesforce_kind(self, sobject: str) -> str | None:
@@ -95,10 +96,31 @@ class FakeData:
         """A plausible edit of 1-3 fields (or field groups); blanks in a group are sent as null."""
         kind = self._salesforce_kind(sobject)
         if kind is None:
-            fresh, groups = sf.custom(self._p), sf.CUSTOM_UPDATE_GROUPS
+            fresh, groups = self._edit_source("sf:__c", sf.custom, sf.CUSTOM_UPDATE_GROUPS)
         else:
-            fresh, groups = sf.BUILDERS[kind](self._p), sf.UPDATE_GROUPS[kind]
-        return {key: fresh.get(key) for group in self._p.sample_groups(groups, 1, 3) for key in group}
+            fresh, groups = self._edit_source(f"sf:{kind}", sf.BUILDERS[kind], sf.UPDATE_GROUPS[kind])
+        return {key: fresh.get(key) for group in groups for key in group}
+
+    def _edit_source(
+        self,
+        key: str,
+        build: Callable[[Picker], Mapping[str, object]],
+        all_groups: Sequence[tuple[str, ...]],
+    ) -> tuple[Mapping[str, object], list[tuple[str, ...]]]:
+        """A generated record to take an edit's values from, and the 1-3 groups to take.
+
+        Building a whole record for a 2-field edit would be most of an edit's cost, so one record
+        serves several edits. A group holding a unique value (an email, a username) is given out
+        once only, and the record is replaced when an edit wants such a group again.
+        """
+        groups = self._p.some_of(all_groups, 3)
+        source = self._edit_sources.get(key)
+        unique = [g for g in groups if not _UNIQUE.isdisjoint(g)]
+        if source is None or source[1] >= _EDITS_PER_SOURCE or any(g in source[2] for g in unique):
+            source = (build(self._p), 0, set())
+        source[2].update(unique)
+        self._edit_sources[key] = (source[0], source[1] + 1, source[2])
+        return source[0], groups
 
     # -- values for fields FakeData does not know (custom properties and fields) -----------------
     def hubspot_value(self, prop_type: str, options: Sequence[str] = ()) -> str:

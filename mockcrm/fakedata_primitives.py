@@ -87,9 +87,18 @@ class Picker:
         """Uniform integer in [lo, hi]."""
         return lo + int(self.rnd() * (hi - lo + 1))
 
-    def sample_groups(self, groups: Sequence[T], lo: int, hi: int) -> list[T]:
-        """``lo``..``hi`` distinct members of ``groups`` (for "edit 1-3 properties")."""
-        return self.rng.sample(groups, min(len(groups), self.int_between(lo, hi)))
+    def some_of(self, items: Sequence[T], most: int) -> list[T]:
+        """1..``most`` distinct members of ``items``, in draw order (for "edit 1-3 fields").
+
+        Draws with replacement and drops repeats: cheaper than ``Random.sample``, and a repeat
+        only makes a smaller edit.
+        """
+        chosen: list[T] = []
+        for _ in range(self.int_between(1, most)):
+            item = items[int(self.rnd() * len(items))]
+            if item not in chosen:
+                chosen.append(item)
+        return chosen
 
     # -- identities ----------------------------------------------------------------------------
     def email(self, first_slug: str, last_slug: str, domain: str) -> str:

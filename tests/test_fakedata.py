@@ -183,6 +183,8 @@ def test_emails_are_unique_within_an_instance_and_across_tagged_instances() -> N
     emails = [fake.hubspot_properties("contacts")["email"] for _ in range(20_000)]
     emails += [str(fake.salesforce_fields("Lead")["Email"]) for _ in range(5_000)]
     emails += [str(fake.salesforce_update("Contact").get("Email", "")) for _ in range(2_000)]
+    emails += [fake.hubspot_update("contacts").get("email", "") for _ in range(5_000)]
+    emails += [str(fake.salesforce_update("User").get("Email", "")) for _ in range(2_000)]
     emails = [e for e in emails if e]
     assert len(set(emails)) == len(emails)
     tagged = FakeData(11, email_tag="w1")
