@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import msgspec
 import pytest
 
 from engine.canonical import SalesforceValue
@@ -510,3 +511,10 @@ def test_dont_sync_keeps_its_base_untouched() -> None:
         SETTINGS,
     )
     assert decision.bases == {"p": "old"} and not decision.notes
+
+
+def test_decision_serialises_for_logs_and_the_demo() -> None:
+    decision = one_field(R.TWO_WAY, "a", "h", "s", 1, 2)
+    decoded = msgspec.json.decode(msgspec.json.encode(decision), type=Decision)
+    assert decoded == decision
+    assert decoded.notes[0].rule is R.TWO_WAY

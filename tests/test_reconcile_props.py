@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -241,3 +242,12 @@ def test_writes_only_what_differs(world: World) -> None:
             if world.salesforce is not None:
                 before = from_salesforce(m.kind, world.salesforce.values.get(m.salesforce), m.table)
                 assert from_salesforce(m.kind, decision.salesforce_writes[m.salesforce], m.table) != before
+
+
+@PROPS
+@given(worlds())
+def test_inputs_are_left_alone(world: World) -> None:
+    """The reconciler is pure: it never changes the link or records it is given."""
+    before = msgspec.json.encode([world.link, world.hubspot, world.salesforce])
+    world.decide()
+    assert msgspec.json.encode([world.link, world.hubspot, world.salesforce]) == before
