@@ -255,3 +255,32 @@ def us_state_values() -> dict[str, str]:
     table = {name: name for _, name in pairs}
     table.update((code, name) for code, name in pairs)
     return table
+
+
+# Countries by ISO code, and spellings people type, for R-GEO-1's "match default Salesforce
+# country values". Not the whole picklist: a value the table does not know is sent as it is.
+_COUNTRIES = (
+    "US United States|CA Canada|GB United Kingdom|DE Germany|FR France|ES Spain|IT Italy|"
+    "NL Netherlands|IE Ireland|AU Australia|NZ New Zealand|JP Japan|IN India|BR Brazil|MX Mexico|"
+    "SE Sweden|CH Switzerland"
+)
+_COUNTRY_ALIASES = {
+    "USA": "United States",
+    "U.S.": "United States",
+    "U.S.A.": "United States",
+    "United States of America": "United States",
+    "UK": "United Kingdom",
+    "Great Britain": "United Kingdom",
+    "Deutschland": "Germany",
+    "The Netherlands": "Netherlands",
+}
+
+
+def country_values() -> dict[str, str]:
+    """A ``values`` table converting country codes and common spellings to Salesforce's names;
+    names first, so that Salesforce values go back to HubSpot as names."""
+    pairs = [item.split(" ", 1) for item in _COUNTRIES.split("|")]
+    table = {name: name for _, name in pairs}
+    table.update((code, name) for code, name in pairs)
+    table.update(_COUNTRY_ALIASES)
+    return table

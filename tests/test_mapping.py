@@ -11,6 +11,7 @@ from engine.mapping import (
     FieldMapping,
     MappingError,
     SyncRule,
+    country_values,
     default_contact_mappings,
     kind_for_types,
     us_state_values,
@@ -90,3 +91,11 @@ def test_us_states_table() -> None:
     assert len(set(table.values())) == 51
     # Names come first, so a Salesforce name goes back to HubSpot as the name.
     assert next(iter(table)) == "Alabama"
+
+
+def test_country_table() -> None:
+    table = country_values()
+    assert table["USA"] == table["US"] == table["United States"] == "United States"
+    assert table["UK"] == "United Kingdom"
+    assert next(iter(table)) == "United States"
+    validate_mappings([FieldMapping("country", "MailingCountry", kind=FieldKind.COUNTRY, values=table)])
