@@ -68,7 +68,8 @@ def test_create_get_update_archive(hs: MockEndpoints) -> None:
         made.id, SimplePublicObjectInput(properties={"lastname": "Lovelace", "firstname": ""})
     )
     assert updated.properties["lastname"] == "Lovelace"
-    assert "firstname" not in updated.properties  # an empty string clears the value
+    assert updated.properties["firstname"] == ""  # an empty string clears the value
+    assert api.get_by_id(made.id, properties=["firstname"]).properties["firstname"] is None
     assert updated.updated_at >= made.updated_at
     api.archive(made.id)
     with pytest.raises(ApiException) as err:

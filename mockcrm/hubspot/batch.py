@@ -16,7 +16,7 @@ from mockcrm.hubspot.bodies import BatchArchive, BatchCreate, BatchRead, BatchUp
 from mockcrm.hubspot.context import HubSpotMock, mock_of, query_bool
 from mockcrm.hubspot.errors import HubSpotError, json_response, validation
 from mockcrm.hubspot.objects import apply_associations, check_associations, object_type
-from mockcrm.hubspot.render import record_json
+from mockcrm.hubspot.render import record_json, value_of, written_json
 from mockcrm.hubspot.schema import ObjectTypeDef
 from mockcrm.hubspot.store import Record
 from mockcrm.hubspot.values import iso_of
@@ -180,7 +180,8 @@ async def batch_update(request: web.Request) -> web.Response:
     for step in planned:
         if step is not None:
             portal.update(otype, step[0], step[1], ms)
-            results.append(record_json(otype, step[0], everything=True))
+            # As recorded from HubSpot: an update answers with the written and computed properties.
+            results.append(written_json(otype, step[0], step[1]))
     if missing:
         errors.append(_not_found(otype, missing))
     return json_response(envelope(ms, results, errors), status=207 if errors else 200)
@@ -194,7 +195,7 @@ async def batch_upsert(request: web.Request) -> web.Response:
     portal = mock.portal
     claims = UniqueClaims(mock, otype)
 
-    def plan(index: int) -> tuple[Record | None, dict[str, str]]:
+    def plan(index: int) -> tuple[Record | None, dict[str, str], str]:
         item = body.inputs[index]
         id_property = item.id_property
         if not id_property:
@@ -209,20 +210,26 @@ async def batch_upsert(request: web.Request) -> web.Response:
         values = portal.clean(otype, raw)
         portal.check_unique(otype, values, rec.id if rec is not None else None)
         claims.claim(values, rec.id if rec is not None else -1 - index)
-        return rec, values
+        return rec, values, id_property
 
     planned, errors = plan_all(
         list(range(len(body.inputs))), [i.object_write_trace_id for i in body.inputs], plan
     )
     ms = mock.clock.now_ms()
     results = []
-    for rec, values in planned:
+    for rec, values, id_property in planned:
         is_new = rec is None
         if rec is None:
             rec = portal.create(otype, values, ms)
         else:
             portal.update(otype, rec, values, ms)
-        result = record_json(otype, rec, everything=True)
+        if is_new:
+            result = record_json(otype, rec, everything=True)
+        else:  # the written properties, and the one the record was matched on
+            result = written_json(otype, rec, values)
+            props = result["properties"]
+            assert isinstance(props, dict)
+            props[id_property] = value_of(otype, rec, id_property)
         result["new"] = is_new
         results.append(result)
     return json_response(envelope(ms, results, errors), status=207 if errors else 200)

@@ -7,7 +7,7 @@ from aiohttp import web
 from mockcrm.hubspot.bodies import CreateAssociation, ObjectInput, UpdateInput, decode, ref_id
 from mockcrm.hubspot.context import HubSpotMock, mock_of, query_bool, query_int, query_list
 from mockcrm.hubspot.errors import HubSpotError, json_response, validation
-from mockcrm.hubspot.render import record_json
+from mockcrm.hubspot.render import record_json, written_json
 from mockcrm.hubspot.schema import ObjectTypeDef
 from mockcrm.hubspot.store import Record
 
@@ -135,7 +135,7 @@ async def update(request: web.Request) -> web.Response:
     values = mock.portal.clean(otype, body.properties)
     mock.portal.check_unique(otype, values, rec.id)
     mock.portal.update(otype, rec, values)
-    return json_response(record_json(otype, rec, everything=True))
+    return json_response(written_json(otype, rec, values))
 
 
 async def archive(request: web.Request) -> web.Response:

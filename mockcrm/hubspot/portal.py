@@ -49,6 +49,7 @@ class Portal:
 
     def add_property(self, otype: ObjectTypeDef, prop: PropertyDef) -> None:
         self.schema.props[otype.name][prop.name] = prop
+        self.schema.changed(otype.name)
         if prop.has_unique_value:
             self.stores[otype.name].add_unique(prop.name)
 
@@ -82,27 +83,28 @@ class Portal:
     def clean(self, otype: ObjectTypeDef, raw: Mapping[str, RawValue]) -> dict[str, str]:
         """Validated, normalised values; raises one VALIDATION_ERROR listing every bad property."""
         defs = self.schema.props[otype.name]
-        out: dict[str, str] = {}
+        plain = self.schema.plain_names(otype.name)
+        # Fast lane first: most values are free-text strings that are valid as sent.
+        out = {k: v for k, v in raw.items() if k in plain and v.__class__ is str and len(v) <= MAX_STRING}
         problems: list[PropertyProblem] = []
-        owners = self.owner_ids
-        for name, value in raw.items():
-            prop = defs.get(name)
-            if prop is not None and prop.plain and type(value) is str and len(value) <= MAX_STRING:
-                out[name] = value
-                continue
-            if prop is None:
-                msg = f'Property "{name}" does not exist'
-                problems.append(PropertyProblem(name=name, error="PROPERTY_DOESNT_EXIST", message=msg))
-                continue
-            if prop.read_only:
-                msg = f'"{name}" is a read only property; its value cannot be set.'
-                problems.append(PropertyProblem(name=name, error="READ_ONLY_VALUE", message=msg))
-                continue
-            result = normalize(prop, value, owners)
-            if isinstance(result, PropertyProblem):
-                problems.append(result)
-            else:
-                out[name] = result
+        if len(out) != len(raw):
+            owners = self.owner_ids
+            for name, value in raw.items():
+                if name in out:
+                    continue
+                prop = defs.get(name)
+                if prop is None:
+                    msg = f'Property "{name}" does not exist'
+                    problems.append(PropertyProblem(name=name, error="PROPERTY_DOESNT_EXIST", message=msg))
+                elif prop.read_only:
+                    msg = f'"{name}" is a read only property; its value cannot be set.'
+                    problems.append(PropertyProblem(name=name, error="READ_ONLY_VALUE", message=msg))
+                else:
+                    result = normalize(prop, value, owners)
+                    if isinstance(result, PropertyProblem):
+                        problems.append(result)
+                    else:
+                        out[name] = result
         if problems:
             raise property_errors(problems)
         if otype.name == "contacts" and "email" in out:
@@ -137,7 +139,8 @@ class Portal:
     def create(self, otype: ObjectTypeDef, values: dict[str, str], ms: int | None = None) -> Record:
         """Store already-cleaned values as a new record (the caller checked uniqueness)."""
         stamp = self.clock.now_ms() if ms is None else ms
-        return self.stores[otype.name].insert(self.new_id(), {k: v for k, v in values.items() if v}, stamp)
+        props = {k: v for k, v in values.items() if v} if "" in values.values() else values
+        return self.stores[otype.name].insert(self.new_id(), props, stamp)
 
     def update(
         self, otype: ObjectTypeDef, rec: Record, values: dict[str, str], ms: int | None = None

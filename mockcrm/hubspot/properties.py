@@ -121,7 +121,9 @@ async def delete_property(request: web.Request) -> web.Response:
     prop = _prop(request)
     if prop.hubspot_defined:
         raise validation(f"HubSpot-defined property {prop.name} cannot be archived")
-    del mock.portal.schema.props[_otype(request).name][prop.name]
+    type_name = _otype(request).name
+    del mock.portal.schema.props[type_name][prop.name]
+    mock.portal.schema.changed(type_name)
     return web.Response(status=204)
 
 

@@ -64,3 +64,14 @@ def record_json(
     if rec.archived:
         body["archivedAt"] = iso_of(rec.archived_ms)
     return body
+
+
+def written_json(otype: ObjectTypeDef, rec: Record, written: Mapping[str, str]) -> dict[str, object]:
+    """An update's answer: the written properties (a cleared one as ``""``) and the computed ones."""
+    body = record_json(otype, rec, written)
+    props = body["properties"]
+    assert isinstance(props, dict)
+    for name, value in written.items():
+        if value == "":
+            props[name] = ""
+    return body

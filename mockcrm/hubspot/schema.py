@@ -108,10 +108,25 @@ class Schema:
         self.props: dict[str, dict[str, PropertyDef]] = {}
         self._aliases: dict[str, str] = {}
         self._next_custom = 1
+        self._plain: dict[str, frozenset[str]] = {}
+
+    def plain_names(self, type_name: str) -> frozenset[str]:
+        """Properties of the type whose every string value is valid as is (cached)."""
+        names = self._plain.get(type_name)
+        if names is None:
+            names = self._plain[type_name] = frozenset(
+                p.name for p in self.props[type_name].values() if p.plain
+            )
+        return names
+
+    def changed(self, type_name: str) -> None:
+        """Call after adding or removing a property of the type."""
+        self._plain.pop(type_name, None)
 
     def add_type(self, otype: ObjectTypeDef, props: list[PropertyDef]) -> None:
         self.types[otype.name] = otype
         self.props[otype.name] = {p.name: p for p in props}
+        self.changed(otype.name)
         names = [otype.name, otype.singular, otype.type_id]
         if otype.fully_qualified_name:
             names.append(otype.fully_qualified_name)
