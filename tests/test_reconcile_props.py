@@ -251,3 +251,21 @@ def test_inputs_are_left_alone(world: World) -> None:
     before = msgspec.json.encode([world.link, world.hubspot, world.salesforce])
     world.decide()
     assert msgspec.json.encode([world.link, world.hubspot, world.salesforce]) == before
+
+
+@PROPS
+@given(worlds())
+def test_writes_go_only_where_the_rule_allows(world: World) -> None:
+    """always_salesforce never writes Salesforce, always_hubspot never writes HubSpot, dont_sync and
+    formula fields are never written, and an owner reaches Salesforce only with an active user."""
+    decision = world.decide()
+    for m in world.fields:
+        rule = m.effective_rule
+        if rule is SyncRule.DONT_SYNC:
+            assert m.hubspot not in decision.hubspot_writes
+        if rule in (SyncRule.DONT_SYNC, SyncRule.ALWAYS_SALESFORCE) or m.formula:
+            assert m.salesforce not in decision.salesforce_writes
+        if rule is SyncRule.ALWAYS_HUBSPOT:
+            assert m.hubspot not in decision.hubspot_writes
+        if m.kind is K.OWNER and m.salesforce in decision.salesforce_writes:
+            assert decision.salesforce_writes[m.salesforce] in SETTINGS.active_owner_emails
