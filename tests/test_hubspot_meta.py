@@ -99,6 +99,7 @@ def test_custom_object_schema_and_records(hs: MockEndpoints) -> None:
         "name": "cars",
         "labels": {"singular": "Car", "plural": "Cars"},
         "primaryDisplayProperty": "model",
+        "requiredProperties": ["model"],
         "properties": [
             {"name": "model", "label": "Model", "type": "string", "fieldType": "text", "groupName": "cars"}
         ],
@@ -108,6 +109,8 @@ def test_custom_object_schema_and_records(hs: MockEndpoints) -> None:
     for spelling in ("cars", made["objectTypeId"], made["fullyQualifiedName"]):
         status, rec, _ = call(hs, "POST", f"/crm/v3/objects/{spelling}", {"properties": {"model": "T"}})
         assert status == 201 and rec["properties"]["hs_lastmodifieddate"] == rec["updatedAt"]
+    status, err, _ = call(hs, "POST", "/crm/v3/objects/cars", {"properties": {}})
+    assert status == 400 and err["errors"][0]["code"] == "REQUIRED_PROPERTY"
     status, seeded, _ = call(hs, "POST", "/__mock/seed", {"object_type": "cars", "count": 3, "seed": 1})
     assert status == 200 and seeded["created"] == 3
     status, stats, _ = call(hs, "GET", "/__mock/stats")
@@ -134,6 +137,8 @@ def test_owners(hs: MockEndpoints) -> None:
         )
     )
     assert made.properties["hubspot_owner_id"] == added["id"]
+    options = client(hs).crm.properties.core_api.get_by_name("contacts", "hubspot_owner_id").options
+    assert added["id"] in {o.value for o in options} and first.id in {o.value for o in options}
     status, err, _ = call(hs, "POST", "/crm/v3/objects/contacts", {"properties": {"hubspot_owner_id": "123"}})
     assert status == 400 and err["errors"][0]["code"] == "INVALID_OPTION"
 

@@ -71,7 +71,9 @@ def test_create_get_update_archive(hs: MockEndpoints) -> None:
     assert updated.properties["firstname"] == ""  # an empty string clears the value
     assert api.get_by_id(made.id, properties=["firstname"]).properties["firstname"] is None
     assert updated.updated_at >= made.updated_at
-    api.archive(made.id)
+    status, _, headers = call(hs, "DELETE", f"/crm/v3/objects/contacts/{made.id}")
+    assert status == 204 and headers["X-HubSpot-Correlation-Id"]
+    api.archive(made.id)  # archiving again is a no-op
     with pytest.raises(ApiException) as err:
         api.get_by_id(made.id)
     assert err.value.status == 404

@@ -130,6 +130,7 @@ async def batch_create(request: web.Request) -> web.Response:
     def plan(index: int) -> tuple[dict[str, str], int]:
         item = body.inputs[index]
         values = portal.clean(otype, item.properties)
+        portal.require(otype, values)
         portal.check_unique(otype, values, None)
         claims.claim(values, -1 - index)
         check_associations(mock, otype, item.associations)
@@ -208,6 +209,8 @@ async def batch_upsert(request: web.Request) -> web.Response:
                 raise HubSpotError(404, "OBJECT_NOT_FOUND", f"No {otype.singular} with id {key} to update")
             raw[id_property] = key
         values = portal.clean(otype, raw)
+        if rec is None:
+            portal.require(otype, values)
         portal.check_unique(otype, values, rec.id if rec is not None else None)
         claims.claim(values, rec.id if rec is not None else -1 - index)
         return rec, values, id_property

@@ -68,13 +68,13 @@ def query_list(request: web.Request, name: str) -> list[str] | None:
     raw = request.query.getall(name, [])
     if not raw:
         return None
-    out: list[str] = []
+    out: dict[str, None] = {}  # ordered and de-duplicated in linear time, however long the list
     for chunk in raw:
         for part in chunk.split(","):
             part = part.strip()
-            if part and part not in out:
-                out.append(part)
-    return out
+            if part:
+                out[part] = None
+    return list(out)
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

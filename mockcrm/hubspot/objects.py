@@ -118,6 +118,7 @@ async def create(request: web.Request) -> web.Response:
     otype = object_type(request)
     body = decode(await request.read(), ObjectInput)
     values = mock.portal.clean(otype, body.properties)
+    mock.portal.require(otype, values)
     mock.portal.check_unique(otype, values, None)
     check_associations(mock, otype, body.associations)
     rec = mock.portal.create(otype, values)

@@ -113,6 +113,17 @@ class Portal:
             out["hs_email_domain"] = email.rpartition("@")[2]
         return out
 
+    def require(self, otype: ObjectTypeDef, values: Mapping[str, str]) -> None:
+        """A new record must set its type's required properties (custom object schemas)."""
+        missing = [name for name in otype.required_properties if not values.get(name)]
+        if missing:
+            raise property_errors(
+                [
+                    PropertyProblem(name=n, error="REQUIRED_PROPERTY", message=f'Property "{n}" is required')
+                    for n in missing
+                ]
+            )
+
     def check_unique(self, otype: ObjectTypeDef, values: Mapping[str, str], rec_id: int | None) -> None:
         store = self.stores[otype.name]
         for prop in store.unique:
@@ -156,6 +167,7 @@ class Portal:
 
     def create_checked(self, otype: ObjectTypeDef, raw: Mapping[str, RawValue]) -> Record:
         values = self.clean(otype, raw)
+        self.require(otype, values)
         self.check_unique(otype, values, None)
         return self.create(otype, values)
 

@@ -10,6 +10,7 @@ from mockcrm.hubspot.bodies import OptionIn, PropertyCreate, PropertyUpdate, Sch
 from mockcrm.hubspot.context import HubSpotMock, mock_of
 from mockcrm.hubspot.errors import HubSpotError, json_response, not_found, validation
 from mockcrm.hubspot.schema import ObjectTypeDef, OptionDef, PropertyDef
+from mockcrm.hubspot.standard import OWNER_PROPERTY
 from mockcrm.hubspot.values import iso_of
 
 TYPES = frozenset({"bool", "date", "datetime", "enumeration", "number", "phone_number", "string"})
@@ -75,14 +76,26 @@ def _prop(request: web.Request) -> PropertyDef:
     return prop
 
 
+def _prop_json(mock: HubSpotMock, prop: PropertyDef) -> dict[str, object]:
+    body = prop.to_json()
+    if prop.name == OWNER_PROPERTY:  # its options are the portal's active owners
+        owners = [o for o in mock.portal.owners if not o.archived]
+        body["options"] = [
+            {"label": f"{o.first_name} {o.last_name}".strip() or o.email, "value": o.id, "description": "",
+             "displayOrder": i, "hidden": False}
+            for i, o in enumerate(owners)
+        ]  # fmt: skip
+    return body
+
+
 async def list_properties(request: web.Request) -> web.Response:
     mock = mock_of(request)
     props = mock.portal.schema.props[_otype(request).name].values()
-    return json_response({"results": [p.to_json() for p in props]})
+    return json_response({"results": [_prop_json(mock, p) for p in props]})
 
 
 async def get_property(request: web.Request) -> web.Response:
-    return json_response(_prop(request).to_json())
+    return json_response(_prop_json(mock_of(request), _prop(request)))
 
 
 async def create_property(request: web.Request) -> web.Response:

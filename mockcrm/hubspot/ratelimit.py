@@ -13,7 +13,14 @@ from aiohttp import web
 from mockcrm.faults import CONTROL_PREFIX, Handler
 from mockcrm.hubspot.auth import UNAUTHENTICATED_PREFIX, authenticate
 from mockcrm.hubspot.context import BURST_INTERVAL_S, HubSpotMock
-from mockcrm.hubspot.errors import HubSpotError, burst_limit_body, json_response, search_limit_body
+from mockcrm.hubspot.errors import (
+    CORRELATION_HEADER,
+    HubSpotError,
+    burst_limit_body,
+    correlation_id,
+    json_response,
+    search_limit_body,
+)
 
 
 def is_search(request: web.Request) -> bool:
@@ -80,6 +87,8 @@ def make_middleware(mock: HubSpotMock) -> Handler:
         except HubSpotError as exc:
             response = exc.response()
         response.headers.update(headers)
+        if CORRELATION_HEADER not in response.headers:  # e.g. the bodiless 204s
+            response.headers[CORRELATION_HEADER] = correlation_id()
         return response
 
     return limits_middleware  # type: ignore[return-value]
