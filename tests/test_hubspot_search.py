@@ -182,3 +182,42 @@ def test_ten_thousand_result_cap() -> None:
         assert out["paging"]["next"]["after"] == "10000"
         status, err, _ = call(hs, "POST", path, {"limit": 200, "after": out["paging"]["next"]["after"]})
         assert status == 400 and err["category"] == "VALIDATION_ERROR"
+
+
+def test_lookups_on_unique_properties_and_ids() -> None:
+    with hubspot_mocks() as hs:
+        inputs = [{"properties": {"email": f"p{i}@example.com", "salesforcecontactid": f"003AB{i:013d}"}}
+                  for i in range(30)]  # fmt: skip
+        status, made, _ = call(hs, "POST", "/crm/v3/objects/contacts/batch/create", {"inputs": inputs})
+        assert status == 201
+        ids = sorted(r["id"] for r in made["results"])
+        path = "/crm/v3/objects/contacts/search"
+
+        def found(flt: dict[str, object], **extra: object) -> list[str]:
+            status, out, _ = call(
+                hs, "POST", path, {"filterGroups": [{"filters": [flt]}], "limit": 100, **extra}
+            )
+            assert status == 200
+            return [r["id"] for r in out["results"]]
+
+        assert found(f("email", "IN", values=["p3@example.com", "P1@EXAMPLE.COM", "nobody@example.com"])) == [
+            ids[1], ids[3],
+        ]  # fmt: skip
+        assert found(f("salesforcecontactid", "EQ", "003ab0000000000007")) == [ids[7]]
+        assert found(f("hs_object_id", "IN", values=[ids[2], ids[0], "1"])) == [ids[0], ids[2]]
+        both = [
+            f("email", "IN", values=["p3@example.com", "p4@example.com"]),
+            f("hs_object_id", "NEQ", ids[4]),
+        ]
+        status, out, _ = call(hs, "POST", path, {"filterGroups": [{"filters": both}]})
+        assert [r["id"] for r in out["results"]] == [ids[3]]
+        # "The most recently modified record": no filter, newest first, one result.
+        assert call(hs, "POST", "/__mock/clock", {"advance_s": 1})[0] == 200  # a later millisecond, surely
+        assert (
+            call(hs, "PATCH", f"/crm/v3/objects/contacts/{ids[5]}", {"properties": {"lastname": "x"}})[0]
+            == 200
+        )
+        status, out, _ = call(hs, "POST", path, {
+            "sorts": [{"propertyName": "lastmodifieddate", "direction": "DESCENDING"}], "limit": 1,
+        })  # fmt: skip
+        assert out["total"] == 30 and [r["id"] for r in out["results"]] == [ids[5]]

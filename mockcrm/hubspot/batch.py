@@ -75,7 +75,7 @@ class UniqueClaims:
         for prop in self._unique:
             value = values.get(prop)
             if value:
-                other = self._claimed.setdefault((prop, value), owner)
+                other = self._claimed.setdefault((prop, value.lower()), owner)
                 if other != owner:
                     raise validation(f"Duplicate value {value!r} for unique property {prop!r} in batch input")
 

@@ -18,7 +18,7 @@ from mockcrm.hubspot.errors import json_response, validation
 from mockcrm.hubspot.objects import object_type
 from mockcrm.hubspot.render import record_json
 from mockcrm.hubspot.schema import ObjectTypeDef
-from mockcrm.hubspot.store import Record
+from mockcrm.hubspot.store import ObjectStore, Record
 from mockcrm.hubspot.values import as_string, compare_key
 
 MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 6, 18
@@ -166,13 +166,17 @@ def find_page(
     compiled = [[_compile(mock, otype, f) for f in g] for g in groups]  # validates every filter
     sort = _sort_spec(body)
     window = _index_window(otype, groups[0]) if len(groups) == 1 else None
+    if not groups:
+        window = (-(1 << 62), 1 << 62)  # everything: "the most recently modified record" and alike
     if (
         window is not None
         and sort is not None
         and sort[0] == otype.modified_prop
         and not body.query
         and all(
-            f.property_name == otype.modified_prop and f.operator.upper() in _RANGE_OPS for f in groups[0]
+            f.property_name == otype.modified_prop and f.operator.upper() in _RANGE_OPS
+            for g in groups
+            for f in g
         )
     ):
         # The incremental-sync query: every entry in the window matches and the index is the
@@ -204,7 +208,11 @@ def find(
     window = _index_window(otype, groups[0]) if len(groups) == 1 else None
     candidates: Iterable[Record]
     ordered = False
-    if window is not None:
+    direct = _direct_candidates(store, groups[0]) if len(groups) == 1 else None
+    if direct is not None:  # EQ/IN on a unique property or the id: look the records up
+        candidates = direct
+        ordered = sort is None
+    elif window is not None:
         by_modified = sort is not None and sort[0] == otype.modified_prop
         descending = by_modified and sort is not None and sort[1]
         candidates = store.modified.scan(store.records, window[0], window[1], reverse=descending)
@@ -222,6 +230,26 @@ def find(
     if not ordered:
         matches = _sorted(mock, otype, matches, sort)
     return matches
+
+
+def _direct_candidates(store: ObjectStore, filters: list[Filter]) -> list[Record] | None:
+    """The records an EQ/IN filter on a unique property (or ``hs_object_id``) can match, by id;
+    None when no filter of the group allows a lookup."""
+    for f in filters:
+        op, name = f.operator.upper(), f.property_name
+        if op not in ("EQ", "IN") or (name not in store.unique and name != "hs_object_id"):
+            continue
+        found: dict[int, Record] = {}
+        for raw in f.values if op == "IN" else [f.value]:
+            key = as_string(raw).strip()
+            if name == "hs_object_id":
+                rec = store.get_live(int(key)) if key.isdigit() else None
+            else:
+                rec = store.by_unique(name, key)
+            if rec is not None:
+                found[rec.id] = rec
+        return [found[k] for k in sorted(found)]
+    return None
 
 
 def _text_hit(otype: ObjectTypeDef, rec: Record, text: str) -> bool:

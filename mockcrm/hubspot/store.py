@@ -3,7 +3,8 @@
 - ``records``: id -> Record (archived records stay, for ``archived=true`` and the dump);
 - ``ids``: every id in ascending order (ids only grow), so list paging bisects to ``after``;
 - a live-id array with positions, for O(1) random picks (the workload generator) and counts;
-- one dict per unique property (value -> id) over live records;
+- one dict per unique property (lower-cased value -> id) over live records: unique values and
+  search on them compare case-insensitively, as HubSpot's string comparisons do;
 - ``ModifiedIndex``: (last-modified ms, id) of live records in order, so incremental-sync searches
   (``GTE`` on the last-modified property, sorted by it) touch only the records they return.
 """
@@ -142,7 +143,7 @@ class ObjectStore:
         index = self.unique.get(prop)
         if index is None:
             return None
-        rec_id = index.get(value)
+        rec_id = index.get(value.lower())
         return None if rec_id is None else self.records[rec_id]
 
     def pick_live(self, rng: random.Random) -> Record | None:
@@ -167,7 +168,7 @@ class ObjectStore:
         for rec in self.all_live():
             value = rec.props.get(prop)
             if value:
-                index.setdefault(value, rec.id)
+                index.setdefault(value.lower(), rec.id)
         self.unique[prop] = index
 
     def insert(self, rec_id: int, props: dict[str, str], ms: int) -> Record:
@@ -179,7 +180,7 @@ class ObjectStore:
         for prop, index in self.unique.items():
             value = props.get(prop)
             if value:
-                index[value] = rec_id
+                index[value.lower()] = rec_id
         self.modified.add(ms, rec_id)
         return rec
 
@@ -189,10 +190,10 @@ class ObjectStore:
             index = self.unique.get(prop)
             if index is not None:
                 old = props.get(prop)
-                if old and index.get(old) == rec.id:
-                    del index[old]
+                if old and index.get(old.lower()) == rec.id:
+                    del index[old.lower()]
                 if value:
-                    index[value] = rec.id
+                    index[value.lower()] = rec.id
             if value:
                 props[prop] = value
             else:
@@ -210,8 +211,8 @@ class ObjectStore:
             return
         for prop, index in self.unique.items():
             value = rec.props.get(prop)
-            if value and index.get(value) == rec.id:
-                del index[value]
+            if value and index.get(value.lower()) == rec.id:
+                del index[value.lower()]
         rec.archived = True
         rec.archived_ms = ms
         self.modified.remove(rec.updated_ms, rec.id)
