@@ -10,12 +10,13 @@ import msgspec
 
 from mockcrm.hubspot.values import iso_of
 
+# The Salesforce mock's seeded users (all but its integration user) are owners here too, so owner
+# mapping by email works out of the box; the last two exist in HubSpot only.
 _SEED = (
-    ("Avery", "Brooks", "avery.brooks@crmsync-demo.com"),
-    ("Jordan", "Kim", "jordan.kim@crmsync-demo.com"),
-    ("Priya", "Raman", "priya.raman@crmsync-demo.com"),
-    ("Lucas", "Moreau", "lucas.moreau@crmsync-demo.com"),
-    ("Sofia", "Lindqvist", "sofia.lindqvist@crmsync-demo.com"),
+    ("Alex", "Admin", "alex.admin@crmsync.mock"),
+    ("Sam", "Sales", "sam.sales@crmsync.mock"),
+    ("Priya", "Raman", "priya.raman@crmsync.mock"),
+    ("Jordan", "Kim", "jordan.kim@crmsync.mock"),
 )
 FIRST_OWNER_ID = 90_000_001
 FIRST_USER_ID = 7_000_001
