@@ -228,3 +228,27 @@ def test_composite_all_or_none_rolls_back_and_halts(fresh_sf: SF) -> None:
         },
     )
     assert too_many.status_code == 400
+
+
+def test_a_wrong_type_anywhere_fails_the_whole_collection(fresh_sf: SF) -> None:
+    sf, ep = fresh_sf
+    records = [{"attributes": {"type": "Contact"}, "LastName": f"W{i}"} for i in range(5)]
+    records.append({"attributes": {"type": "Contact"}, "LastName": "Bad", "DoNotCall": {"yes": 1}})
+    resp = raw(ep, "POST", "/services/data/v59.0/composite/sobjects", json={"records": records})
+    assert resp.status_code == 400 and resp.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+    assert control(ep, "GET", "/__mock/dump/Contact").json()["records"] == []
+    # Two updates of one record in one call: the second is refused.
+    cid = sf.Contact.create({"LastName": "Twice"})["id"]
+    out = _post(
+        sf,
+        "composite/sobjects",
+        {
+            "records": [
+                {"attributes": {"type": "Contact"}, "id": cid, "Title": "first"},
+                {"attributes": {"type": "Contact"}, "id": cid, "Title": "second"},
+            ]
+        },
+        method="PATCH",
+    )
+    assert [r["success"] for r in out] == [True, False]
+    assert sf.Contact.get(cid)["Title"] == "first"

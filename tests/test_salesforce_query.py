@@ -48,11 +48,14 @@ def test_query_all_follows_next_records_url(fresh_sf: SF) -> None:
         headers={"Sforce-Query-Options": "batchSize=300"},
     ).json()
     assert len(pages["records"]) == 300 and pages["nextRecordsUrl"].endswith("-300")
+    # The batch size sticks to the cursor: the next page without the header is 300 rows too.
+    second = raw(ep, "GET", pages["nextRecordsUrl"]).json()
+    assert len(second["records"]) == 300 and second["nextRecordsUrl"].endswith("-600")
     small = sf.query_all("SELECT Id FROM Contact", headers={"Sforce-Query-Options": "batchSize=10"})
     assert small["totalSize"] == 2100
     stats = control(ep, "GET", "/__mock/stats").json()["by_endpoint"]
-    # 2100 rows at the clamped minimum of 200 a page: 1 query + 10 more pages.
-    assert stats["GET /services/data/v{version}/query/{locator}"] == 1 + 10
+    # query_all at 2000 a page: 1 more page; the raw second page; at the clamped minimum of 200: 10.
+    assert stats["GET /services/data/v{version}/query/{locator}"] == 1 + 1 + 10
 
 
 def test_query_filters_count_and_escapes(fresh_sf: SF) -> None:

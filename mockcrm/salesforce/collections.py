@@ -101,25 +101,25 @@ class CollectionHandlers:
     def _run(
         self, outcomes_of: list[Any], all_or_none: bool, extra: list[dict[str, Any]] | None = None
     ) -> Reply:
-        """Prepare each record (callables returning an Outcome), commit per the allOrNone rule."""
+        """Prepare every record (callables returning an Outcome), then commit per the allOrNone rule.
+
+        Preparing all before committing any means a request that fails as a whole (a value of the
+        wrong JSON type in its fifth record) writes nothing, as a real deserialization failure does;
+        ``Pending`` makes later records of the batch see the unique values earlier ones claim.
+        """
         stamp = self.org.stamp()
+        pending = Pending()
+        outcomes: list[Outcome] = [prepare(pending) for prepare in outcomes_of]
+        if all_or_none and any(isinstance(o, list) for o in outcomes):
+            return Reply(
+                200, [_failure(o) if isinstance(o, list) else _failure([_ROLLED_BACK]) for o in outcomes]
+            )
         results: list[dict[str, Any]] = []
-        if all_or_none:
-            pending = Pending()
-            outcomes: list[Outcome] = [prepare(pending) for prepare in outcomes_of]
-            if any(isinstance(o, list) for o in outcomes):
-                results = [_failure(o) if isinstance(o, list) else _failure([_ROLLED_BACK]) for o in outcomes]
-                return Reply(200, results)
-            for o in outcomes:
-                assert not isinstance(o, list)
+        for o in outcomes:
+            if isinstance(o, list):
+                results.append(_failure(o))
+            else:
                 results.append({"id": writes.commit(self.org, o, stamp), "success": True, "errors": []})
-        else:
-            for prepare in outcomes_of:
-                o = prepare(None)
-                if isinstance(o, list):
-                    results.append(_failure(o))
-                else:
-                    results.append({"id": writes.commit(self.org, o, stamp), "success": True, "errors": []})
         if extra is not None:
             for result, more in zip(results, extra, strict=True):
                 if result["success"]:
@@ -142,10 +142,15 @@ class CollectionHandlers:
         body = self._body(call)
         org = self.org
 
+        seen: set[str] = set()
+
         def preparer(rec: dict[str, Any]):  # type: ignore[no-untyped-def]
             rid = _record_id(rec)
             if rid is None:
                 return lambda _p: [RecordError("MISSING_ARGUMENT", "Id not specified in an update call", [])]
+            if rid[:15] in seen:
+                return lambda _p: [RecordError("DUPLICATE_VALUE", f"Duplicate id in list: {rid}", [])]
+            seen.add(rid[:15])
             found = org.table_for_id(rid)
             table = self._table_for(rec, found.name if found else None)
             return lambda pending: writes.prepare_update(org, table, rid, rec, pending, skip_id=True)

@@ -21,6 +21,8 @@ _MAX_CURSORS = 1000
 class Cursor:
     rows: list[dict[str, object]]
     total_size: int
+    batch: int
+    """Rows per page, fixed when the query ran (``Sforce-Query-Options: batchSize``)."""
     last_used: float
 
 
@@ -30,10 +32,10 @@ class Cursors:
         self._ids = IdFactory()
         self._open: OrderedDict[str, Cursor] = OrderedDict()
 
-    def open(self, rows: list[dict[str, object]], total_size: int) -> str:
+    def open(self, rows: list[dict[str, object]], total_size: int, batch: int) -> str:
         self._expire()
         locator = self._ids.new_id("01g")
-        self._open[locator] = Cursor(rows, total_size, self._clock.time())
+        self._open[locator] = Cursor(rows, total_size, batch, self._clock.time())
         while len(self._open) > _MAX_CURSORS:
             self._open.popitem(last=False)
         return locator

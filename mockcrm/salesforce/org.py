@@ -152,6 +152,11 @@ class Org:
         for obj in self.objects.values():
             if obj.address_groups:
                 (geo.enable if enabled else geo.disable)(obj)
+                if not enabled:
+                    codes = [f + "Code" for group in obj.address_groups for f in group]
+                    for rec in self.tables[obj.name].records.values():
+                        for code in codes:
+                            rec.pop(code, None)
                 self.schema_changed(obj.name)
 
     def check_reference(self, fd: FieldDef, value: str) -> RecordError | None:

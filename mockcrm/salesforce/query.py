@@ -151,7 +151,7 @@ class QueryHandlers:
         body: dict[str, Any] = {"totalSize": total, "done": end >= len(rows)}
         if end < len(rows):
             if locator is None:
-                locator = self.mock.cursors.open(rows, total)
+                locator = self.mock.cursors.open(rows, total, batch)
             body["nextRecordsUrl"] = f"{call.base}/query/{locator}-{end}"
         body["records"] = rows[start:end]
         return Reply(200, body)
@@ -161,5 +161,4 @@ class QueryHandlers:
         cursor = self.mock.cursors.get(locator) if locator else None
         if cursor is None or not offset_text.isdigit() or int(offset_text) > len(cursor.rows):
             raise SalesforceError.one(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        batch = _batch_size(call.headers.get("Sforce-Query-Options"))
-        return self._page(call, cursor.rows, cursor.total_size, int(offset_text), batch, locator)
+        return self._page(call, cursor.rows, cursor.total_size, int(offset_text), cursor.batch, locator)
