@@ -126,6 +126,8 @@ class ObjectStore:
         self.otype = otype
         self.records: dict[int, Record] = {}
         self.ids: list[int] = []
+        self.archived_ids: list[int] = []
+        """Archived ids in order, so listing the (usually few) archived records never walks the live ones."""
         self._live: list[int] = []
         self._live_pos: dict[int, int] = {}
         self.unique: dict[str, dict[str, int]] = {name: {} for name in unique_props}
@@ -153,7 +155,8 @@ class ObjectStore:
 
     def iter_from(self, after: int, archived: bool) -> Iterator[Record]:
         """Records with id >= ``after`` in id order, either only live or only archived ones."""
-        ids, records = self.ids, self.records
+        ids = self.archived_ids if archived else self.ids
+        records = self.records
         for i in range(bisect.bisect_left(ids, after), len(ids)):
             rec = records[ids[i]]
             if rec.archived == archived:
@@ -215,6 +218,7 @@ class ObjectStore:
                 del index[value.lower()]
         rec.archived = True
         rec.archived_ms = ms
+        bisect.insort(self.archived_ids, rec.id)
         self.modified.remove(rec.updated_ms, rec.id)
         pos = self._live_pos.pop(rec.id)
         last = self._live.pop()
