@@ -59,12 +59,14 @@ def from_salesforce(kind: FieldKind, raw: SalesforceValue, table: ValueTable | N
     if isinstance(raw, str):
         text = raw.strip()
         return _PARSE[kind](text, table) if text else None
+    # A mapping configured without a kind is a string one; its Salesforce side may still be typed,
+    # so string accepts booleans and numbers in their canonical spelling rather than failing.
     if isinstance(raw, bool):  # before int: bool is an int subclass
-        if kind is FieldKind.BOOLEAN:
+        if kind is FieldKind.BOOLEAN or kind is FieldKind.STRING:
             return "true" if raw else "false"
         raise CanonicalError(f"a {kind.value} field cannot hold the boolean {raw!r}")
     if isinstance(raw, _NUMBERS):
-        if kind is FieldKind.NUMBER:
+        if kind is FieldKind.NUMBER or kind is FieldKind.STRING:
             return _number(raw)
         raise CanonicalError(f"a {kind.value} field cannot hold the number {raw!r}")
     raise CanonicalError(f"unexpected Salesforce value {raw!r}")

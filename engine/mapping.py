@@ -193,14 +193,23 @@ _COMPATIBLE: dict[str, dict[str, FieldKind]] = {
 }
 
 
-def kind_for_types(hubspot_field_type: str, salesforce_type: str) -> FieldKind:
-    """The canonical kind for a compatible type pair (R-MAP-7), or MappingError if incompatible."""
+def kind_for_types(
+    hubspot_field_type: str, salesforce_type: str, hubspot_type: str | None = None
+) -> FieldKind:
+    """The canonical kind for a compatible type pair (R-MAP-7), or MappingError if incompatible.
+
+    ``hubspot_field_type`` is the property's ``fieldType`` (the UI type R-MAP-7 speaks of);
+    ``hubspot_type`` its ``type``, which tells a date picker holding a date from one holding a
+    datetime: a pair is a datetime only if both sides hold one, else it compares as a date.
+    """
     kind = _COMPATIBLE.get(hubspot_field_type, {}).get(salesforce_type)
     if kind is None:
         raise MappingError(
             f"a HubSpot {hubspot_field_type!r} property cannot be mapped to a Salesforce "
             f"{salesforce_type!r} field (R-MAP-7)"
         )
+    if kind is FieldKind.DATETIME and hubspot_type is not None and hubspot_type != "datetime":
+        return FieldKind.DATE
     return kind
 
 

@@ -114,13 +114,21 @@ def test_unreadable_values_raise(kind: FieldKind, raw: str) -> None:
 
 def test_typed_salesforce_values_must_fit_the_kind() -> None:
     with pytest.raises(CanonicalError):
-        from_salesforce(K.STRING, True)
+        from_salesforce(K.DATE, True)
+    with pytest.raises(CanonicalError):
+        from_salesforce(K.EMAIL, 5)
     with pytest.raises(CanonicalError):
         from_salesforce(K.BOOLEAN, 1)
     with pytest.raises(CanonicalError):
         from_salesforce(K.NUMBER, float("inf"))
     with pytest.raises(CanonicalError):
         from_hubspot(K.STRING, 5)  # type: ignore[arg-type]
+
+
+def test_string_mappings_take_typed_salesforce_values() -> None:
+    # A mapping configured without a kind is a string mapping, whatever Salesforce's field type.
+    assert from_salesforce(K.STRING, 250.0) == from_hubspot(K.STRING, "250") == "250"
+    assert from_salesforce(K.STRING, False) == from_hubspot(K.STRING, "false") == "false"
 
 
 def test_parse_timestamp_ms() -> None:

@@ -79,6 +79,10 @@ def test_compatible_types() -> None:
     assert kind_for_types("checkbox", "multipicklist") is FieldKind.MULTI
     assert kind_for_types("number", "currency") is FieldKind.NUMBER
     assert kind_for_types("date", "datetime") is FieldKind.DATETIME
+    assert kind_for_types("date", "datetime", hubspot_type="datetime") is FieldKind.DATETIME
+    # A HubSpot date-only picker can hold no time, so against a Salesforce datetime it is a date.
+    assert kind_for_types("date", "datetime", hubspot_type="date") is FieldKind.DATE
+    assert kind_for_types("date", "date", hubspot_type="datetime") is FieldKind.DATE
     with pytest.raises(MappingError, match="R-MAP-7"):
         kind_for_types("booleancheckbox", "string")
     with pytest.raises(MappingError):
