@@ -221,3 +221,24 @@ def test_lookups_on_unique_properties_and_ids() -> None:
             "sorts": [{"propertyName": "lastmodifieddate", "direction": "DESCENDING"}], "limit": 1,
         })  # fmt: skip
         assert out["total"] == 30 and [r["id"] for r in out["results"]] == [ids[5]]
+
+
+def test_search_lag_rule_makes_changes_late_visible() -> None:
+    with hubspot_mocks() as hs:
+        assert call(hs, "POST", "/__mock/rules", {"search_lag_ms": 60_000})[0] == 200
+        status, made, _ = call(hs, "POST", "/crm/v3/objects/companies", {"properties": {"name": "Late"}})
+        assert status == 201
+        incremental = {
+            "filterGroups": [{"filters": [f("hs_lastmodifieddate", "GTE", "0")]}],
+            "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+        }
+        by_name = {"filterGroups": [{"filters": [f("name", "EQ", "late")]}]}
+        for body in (incremental, by_name):
+            status, out, _ = call(hs, "POST", "/crm/v3/objects/companies/search", body)
+            assert status == 200 and out["total"] == 0
+        assert call(hs, "GET", f"/crm/v3/objects/companies/{made['id']}")[0] == 200  # reads are immediate
+        assert call(hs, "POST", "/__mock/clock", {"advance_s": 61})[0] == 200
+        for body in (incremental, by_name):
+            _, out, _ = call(hs, "POST", "/crm/v3/objects/companies/search", body)
+            assert [r["id"] for r in out["results"]] == [made["id"]]
+        assert call(hs, "POST", "/__mock/rules", {"search_lag_ms": -1})[0] == 400

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from aiohttp import web
 
 from mockcrm.clock import MockClock
@@ -30,6 +33,13 @@ class Limits:
             bucket.reset()
 
 
+class Rules(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """HubSpot-side behaviour tests can switch on (``POST /__mock/rules``)."""
+
+    search_lag_ms: Annotated[int, msgspec.Meta(ge=0, le=3_600_000)] = 0
+    """Search does not see a change until this long after it (eventual consistency)."""
+
+
 class OAuthToken:
     def __init__(self, access_token: str, refresh_token: str, expires_ms: int) -> None:
         self.access_token = access_token
@@ -46,6 +56,7 @@ class HubSpotMock:
         self.stats = CallStats()
         self.tokens: dict[str, OAuthToken] = {}
         self.token_counter = 0
+        self.rules = Rules()
         self.seed_calls = 0
         """``/__mock/seed`` calls since the last reset (each after the first gets its own email tag)."""
 
@@ -53,6 +64,7 @@ class HubSpotMock:
         self.portal.reset()
         self.limits.reset()
         self.tokens.clear()
+        self.rules = Rules()
         self.seed_calls = 0
 
 

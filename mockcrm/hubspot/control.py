@@ -10,7 +10,7 @@ import msgspec
 from aiohttp import web
 
 from mockcrm.fakedata import FakeData
-from mockcrm.hubspot.context import HubSpotMock
+from mockcrm.hubspot.context import HubSpotMock, Rules
 from mockcrm.hubspot.errors import HubSpotError
 from mockcrm.hubspot.owners import NewOwner, make_owner
 from mockcrm.hubspot.render import record_json
@@ -144,6 +144,18 @@ def add_control_routes(app: web.Application, mock: HubSpotMock) -> None:
         portal.add_owner(owner)
         return _json(owner.to_json(), 201)
 
+    async def get_rules(_: web.Request) -> web.Response:
+        return _json(mock.rules)
+
+    async def post_rules(request: web.Request) -> web.Response:
+        try:
+            mock.rules = msgspec.json.decode(await request.read(), type=Rules)
+        except msgspec.DecodeError as exc:
+            return _json({"error": f"invalid rules: {exc}"}, 400)
+        return _json(mock.rules)
+
+    app.router.add_get("/__mock/rules", get_rules)
+    app.router.add_post("/__mock/rules", post_rules)
     app.router.add_post("/__mock/seed", seed)
     app.router.add_get("/__mock/dump/{object_type}", dump)
     app.router.add_post("/__mock/owners", add_owner)

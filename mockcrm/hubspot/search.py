@@ -168,6 +168,7 @@ def find_page(
     window = _index_window(otype, groups[0]) if len(groups) == 1 else None
     if not groups:
         window = (-(1 << 62), 1 << 62)  # everything: "the most recently modified record" and alike
+    cut = visible_until(mock)
     if (
         window is not None
         and sort is not None
@@ -182,7 +183,7 @@ def find_page(
         # The incremental-sync query: every entry in the window matches and the index is the
         # order, so the page and the total come from positions alone.
         store = mock.portal.stores[otype.name]
-        start, stop = store.modified.bounds(*window)
+        start, stop = store.modified.bounds(window[0], window[1] if cut is None else min(window[1], cut))
         total = stop - start
         end = min(offset + body.limit, RESULT_CAP, total)
         if sort[1]:
@@ -190,7 +191,7 @@ def find_page(
         else:
             entries = store.modified.entries(start + offset, start + end)
         return [store.records[rec_id] for _, rec_id in entries], total
-    matches = find(mock, otype, body, groups, compiled, sort)
+    matches = find(mock, otype, body, groups, compiled, sort, cut)
     end = min(offset + body.limit, RESULT_CAP, len(matches))
     return matches[offset:end], len(matches)
 
@@ -202,6 +203,7 @@ def find(
     groups: list[list[Filter]],
     compiled: list[list[Test]],
     sort: tuple[str, bool] | None,
+    cut: int | None,
 ) -> list[Record]:
     """Every match, in result order (the general path: filter, then sort)."""
     store = mock.portal.stores[otype.name]
@@ -226,10 +228,21 @@ def find(
         for r in candidates
         if (not compiled or any(all(t(r) for t in g) for g in compiled))
         and (not text or _text_hit(otype, r, text))
+        and (cut is None or r.updated_ms <= cut)
     ]
     if not ordered:
         matches = _sorted(mock, otype, matches, sort)
     return matches
+
+
+def visible_until(mock: HubSpotMock) -> int | None:
+    """With a search lag rule, records changed in the last ``search_lag_ms`` are not yet indexed.
+
+    Real search is eventually consistent; this is its crude form (a recent change hides the record
+    rather than showing its previous version), enough to test a change stream's look-back.
+    """
+    lag = mock.rules.search_lag_ms
+    return mock.clock.now_ms() - lag if lag > 0 else None
 
 
 def _direct_candidates(store: ObjectStore, filters: list[Filter]) -> list[Record] | None:
