@@ -228,3 +228,55 @@ def test_oauth_bad_grant_shape(hs: MockEndpoints) -> None:
         client(hs).oauth.tokens_api.create(grant_type="refresh_token", client_id="cid", client_secret="s")
     body = json.loads(err.value.body)
     assert err.value.status == 400 and body["status"] == "BAD_REFRESH_TOKEN"
+
+
+def test_property_update_and_archive(hs: MockEndpoints) -> None:
+    body = {"name": "tier", "label": "Tier", "type": "enumeration", "fieldType": "select", "groupName": "g",
+            "options": [{"label": "Gold", "value": "gold"}]}  # fmt: skip
+    assert call(hs, "POST", "/crm/v3/properties/companies", body)[0] == 201
+    patch = {
+        "label": "Customer tier",
+        "options": [{"label": "Gold", "value": "gold"}, {"label": "Tin", "value": "tin"}],
+    }
+    status, prop, _ = call(hs, "PATCH", "/crm/v3/properties/companies/tier", patch)
+    assert (
+        status == 200
+        and prop["label"] == "Customer tier"
+        and [o["value"] for o in prop["options"]] == ["gold", "tin"]
+    )
+    assert call(hs, "POST", "/crm/v3/objects/companies", {"properties": {"tier": "tin"}})[0] == 201
+    assert (
+        call(hs, "PATCH", "/crm/v3/properties/companies/name", {"options": []})[0] == 400
+    )  # HubSpot-defined
+    assert call(hs, "DELETE", "/crm/v3/properties/companies/tier")[0] == 204
+    assert call(hs, "GET", "/crm/v3/properties/companies/tier")[0] == 404
+    status, err, _ = call(hs, "POST", "/crm/v3/objects/companies", {"properties": {"tier": "tin"}})
+    assert status == 400 and err["errors"][0]["code"] == "PROPERTY_DOESNT_EXIST"
+    status, schemas, _ = call(hs, "GET", "/crm/v3/schemas")
+    assert status == 200 and schemas["results"] == []  # no custom objects in a fresh portal
+
+
+def test_search_by_association(hs: MockEndpoints) -> None:
+    contact = _make(hs, "contacts", {"email": "assoc@example.com"})
+    deals = [_make(hs, "deals", {"dealname": f"D{i}"}) for i in range(3)]
+    for deal in deals[:2]:
+        assert (
+            call(hs, "PUT", f"/crm/v4/objects/deals/{deal}/associations/default/contacts/{contact}")[0] == 200
+        )
+    flt = {"propertyName": "associations.contact", "operator": "EQ", "value": contact}
+    status, out, _ = call(hs, "POST", "/crm/v3/objects/deals/search", {"filterGroups": [{"filters": [flt]}]})
+    assert status == 200 and [r["id"] for r in out["results"]] == deals[:2]
+
+
+def test_datetime_filters_accept_epoch_ms_and_iso(hs: MockEndpoints) -> None:
+    made = _make(hs, "deals", {"dealname": "Dated", "closedate": "1704067200000"})  # 2024-01-01T00:00Z
+    status, got, _ = call(hs, "GET", f"/crm/v3/objects/deals/{made}?properties=closedate")
+    assert got["properties"]["closedate"] == "2024-01-01T00:00:00.000Z"
+    for value in ("1704067200000", "2024-01-01T00:00:00.000Z", "2024-01-01"):
+        flt = {"propertyName": "closedate", "operator": "EQ", "value": value}
+        status, out, _ = call(
+            hs, "POST", "/crm/v3/objects/deals/search", {"filterGroups": [{"filters": [flt]}]}
+        )
+        assert status == 200 and [r["id"] for r in out["results"]] == [made], value
+    status, err, _ = call(hs, "POST", "/crm/v3/objects/deals", {"properties": {"closedate": "next tuesday"}})
+    assert status == 400 and err["errors"][0]["code"] == "INVALID_DATETIME"
