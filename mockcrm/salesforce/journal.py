@@ -68,8 +68,7 @@ def roll_back(entries: list[Undo], fields_by_rule: dict[str, dict[str, list[str]
                 if table.deleted_log[i][1][:15] == u.id15:
                     del table.deleted_log[i]
                     break
-        current.clear()
-        current.update(u.before)
-        _add_indexes(table, u.id15, current, rules)
+        table.records[u.id15] = u.before
+        _add_indexes(table, u.id15, u.before, rules)
         if u.stamp_ms is not None:
             table.touch(u.id15, u.stamp_ms)

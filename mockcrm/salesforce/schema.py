@@ -71,16 +71,23 @@ class SObjectDef(msgspec.Struct, kw_only=True):
         self.plain_cache.clear()
 
     def plain_text_fields(self, creating: bool) -> dict[str, int]:
-        """Writable text fields whose only check is the length: API name → max length."""
+        """Writable fields with a cheap check, for the fast path of write validation: API name →
+        max length for text, the negated max length for email (format checked too), 0 for
+        checkboxes."""
         cached = self.plain_cache.get(creating)
         if cached is None:
-            cached = self.plain_cache[creating] = {
-                f.name: f.length
-                for f in self.fields.values()
-                if (f.type in ("string", "textarea", "phone", "url", "combobox"))
-                or (f.type == "picklist" and not f.restricted)
-                if (f.createable if creating else f.updateable)
-            }
+            cached = self.plain_cache[creating] = {}
+            for f in self.fields.values():
+                if not (f.createable if creating else f.updateable):
+                    continue
+                if f.type in ("string", "textarea", "phone", "url", "combobox") or (
+                    f.type == "picklist" and not f.restricted
+                ):
+                    cached[f.name] = f.length
+                elif f.type == "email":
+                    cached[f.name] = -f.length
+                elif f.type == "boolean":
+                    cached[f.name] = 0
         return cached
 
     def required_names(self) -> list[str]:

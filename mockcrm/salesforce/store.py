@@ -26,6 +26,7 @@ def unique_key(value: object) -> str:
 class Table:
     def __init__(self, sobject: SObjectDef) -> None:
         self.sobject = sobject
+        self.name = sobject.name
         self.records: dict[str, Record] = {}
         self.keys: list[str] = []
         """Every id15 in insertion order, for picking a random record in O(1)."""
@@ -37,10 +38,6 @@ class Table:
         """(deleted ms, id18) in deletion order, for ``/deleted``."""
         self.dup_index: dict[str, dict[tuple[str, ...], set[str]]] = {}
         """Duplicate rule name → normalised matching values → live record ids."""
-
-    @property
-    def name(self) -> str:
-        return self.sobject.name
 
     def refresh_unique_fields(self) -> None:
         """Index a unique field added after records exist (custom object registration)."""

@@ -154,20 +154,25 @@ def check_values(
     exact = obj.fields
     plain = obj.plain_text_fields(creating)
     for key, raw in values.items():
-        # Fast path: a non-empty string for a writable text field with no format to check.
+        # Fast path: a checkbox, or a non-empty string for a text or email field (see
+        # ``plain_text_fields``); anything unusual falls through to the general path.
         limit = plain.get(key)
-        if limit is not None and raw.__class__ is str and raw:
-            clean[key] = raw
-            if len(raw) > limit:
-                long_fd = exact[key]
-                errors.append(
-                    RecordError(
-                        "STRING_TOO_LONG",
-                        f"{long_fd.label}: data value too large: {raw[:80]} (max length={limit})",
-                        [key],
+        if limit is not None:
+            if limit == 0:
+                if type(raw) is bool:
+                    clean[key] = raw
+                    continue
+            elif type(raw) is str and raw and (limit > 0 or _EMAIL_RE.fullmatch(raw) is not None):
+                clean[key] = raw
+                if len(raw) > abs(limit):
+                    errors.append(
+                        RecordError(
+                            "STRING_TOO_LONG",
+                            f"{exact[key].label}: data value too large: {raw[:80]} (max length={abs(limit)})",
+                            [key],
+                        )
                     )
-                )
-            continue
+                continue
         fd = exact.get(key)
         if fd is None:
             lower = key.lower()

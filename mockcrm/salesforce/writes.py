@@ -221,12 +221,14 @@ def commit(org: Org, p: Prepared, stamp: tuple[int, str]) -> str:
     id15 = p.id15
     old = table.records[id15]
     if org.journal is not None:
-        org.journal.append(Undo(table, id15, dict(old), table.stamp_of.get(id15)))
+        org.journal.append(Undo(table, id15, old, table.stamp_of.get(id15)))
     table.reindex_unique(id15, old, p.changed)
     _index_duplicates(org, table, id15, old, rec)
-    old.update(rec)  # in place: cursors and dumps holding the dict see the new values
+    # The prepared record replaces the stored one: the old dict is never mutated, so the undo
+    # journal can keep it as it is instead of copying it.
+    table.records[id15] = rec
     table.touch(id15, ms)
-    return str(old["Id"])
+    return str(rec["Id"])
 
 
 def _index_duplicates(org: Org, table: Table, id15: str, old: Record | None, new: Record) -> None:
