@@ -138,3 +138,23 @@ def test_change_stream_query_matches_a_full_scan(fresh_sf: SF) -> None:
         "records"
     ]
     assert sorted(r["Id"] for r in got) == sorted(batches[0][:5])
+
+
+def test_lookups_by_id_and_external_id(fresh_sf: SF) -> None:
+    sf, _ = fresh_sf
+    ids = _create_contacts(sf, 20)
+    sf.Contact.update(ids[3], {"HubSpot_Id__c": "HS-3"})
+    sf.Contact.delete(ids[5])
+    wanted = [ids[1], ids[5], ids[7][:15], "003000000000000"]
+    in_list = ", ".join(f"'{i}'" for i in wanted)
+    got = sf.query(f"SELECT Id FROM Contact WHERE Id IN ({in_list}) ORDER BY Id")["records"]
+    assert [r["Id"] for r in got] == [ids[1], ids[7]]
+    got = sf.query_all(f"SELECT Id FROM Contact WHERE Id IN ({in_list}) ORDER BY Id", include_deleted=True)
+    assert [r["Id"] for r in got["records"]] == [ids[1], ids[5], ids[7]]
+    got = sf.query("SELECT Id FROM Contact WHERE HubSpot_Id__c = 'hs-3' AND LastName != null")["records"]
+    assert [r["Id"] for r in got] == [ids[3]]
+    # Under OR the lookup cannot narrow; the answer is the same as a scan's.
+    got = sf.query(f"SELECT Id FROM Contact WHERE Id = '{ids[0]}' OR LastName = 'Q00002' ORDER BY Id")[
+        "records"
+    ]
+    assert [r["Id"] for r in got] == [ids[0], ids[2]]

@@ -13,6 +13,7 @@ from typing import Any
 
 from mockcrm.salesforce.api import Call, Reply, Router
 from mockcrm.salesforce.errors import SalesforceError
+from mockcrm.salesforce.ids import key15
 from mockcrm.salesforce.schema import SObjectDef
 from mockcrm.salesforce.service import SalesforceMock
 from mockcrm.salesforce.soql import FieldInfo, SoqlError, SoqlQuery, execute, lower_bound, parse_soql
@@ -51,7 +52,44 @@ def _stamp_ordered(query: SoqlQuery) -> bool:
     return query.where is not None and not hasattr(query.where, "items")
 
 
+def _keyed(table: Table, query: SoqlQuery) -> list[Record] | None:
+    """Records picked by ``Id``/unique-field ``=`` or ``IN`` in the WHERE (alone or ANDed), else None.
+
+    The syntax tree is read by attribute (``soql`` exports no node types); ``execute`` applies the
+    whole WHERE again, so this only has to return a superset of the matches.
+    """
+    where: Any = query.where
+    terms = list(where.items) if getattr(where, "op", None) == "AND" and hasattr(where, "items") else [where]
+    for term in terms:
+        name = getattr(getattr(term, "field", None), "name", None)
+        if not isinstance(name, str):
+            continue
+        fd = table.sobject.get(name)
+        if fd is None or not (fd.type == "id" or fd.name in table.unique):
+            continue
+        if getattr(term, "op", None) == "=":
+            literals = [term.value]
+        elif getattr(term, "negated", True) is False and hasattr(term, "values"):
+            literals = list(term.values)
+        else:
+            continue
+        if any(getattr(lit, "kind", None) != "string" for lit in literals):
+            continue
+        found: dict[str, Record] = {}
+        for lit in literals:
+            value = str(lit.value)
+            k = key15(value) if fd.type == "id" else table.find_unique(fd.name, value)
+            rec = table.get(k) if k is not None else None
+            if rec is not None:
+                found[str(rec["Id"])] = rec
+        return list(found.values())
+    return None
+
+
 def candidates(table: Table, query: SoqlQuery, include_deleted: bool) -> Iterable[Record]:
+    keyed = _keyed(table, query) if query.where is not None else None
+    if keyed is not None:
+        return keyed if include_deleted else [r for r in keyed if not r["IsDeleted"]]
     bound = lower_bound(query, "systemmodstamp")
     if bound is None:
         records: Iterable[Record] = table.records.values()
