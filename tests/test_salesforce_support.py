@@ -18,8 +18,17 @@ from mockcrm.config import MockEndpoints
 TIMEOUT = 30
 
 
+class _BoundedSession(requests.Session):
+    """A session whose every request has a timeout (simple-salesforce sets none), so a hung mock
+    fails the test instead of stalling the suite."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", TIMEOUT)
+        return super().request(method, url, *args, **kwargs)
+
+
 def session(endpoints: MockEndpoints) -> requests.Session:
-    s = requests.Session()
+    s = _BoundedSession()
     assert endpoints.ca_file is not None
     s.verify = endpoints.ca_file
     s.trust_env = False
