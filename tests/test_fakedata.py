@@ -160,11 +160,11 @@ def test_updates_touch_one_to_three_groups_of_known_properties(seed: int) -> Non
         assert all(isinstance(v, str) for v in edit.values())
     for s in SALESFORCE_SOBJECTS:
         known_fields = set(fake.salesforce_fields(s))
-        edit = fake.salesforce_update(s)
-        assert edit and set(edit) <= known_fields, (s, edit)
-        assert "TaskSubtype" not in edit  # createable, not updateable
+        sf_edit = fake.salesforce_update(s)
+        assert sf_edit and set(sf_edit) <= known_fields, (s, sf_edit)
+        assert "TaskSubtype" not in sf_edit  # createable, not updateable
         if s == "Lead":
-            assert edit.get("Status", "Open - Not Contacted") in LEAD_STATUSES
+            assert sf_edit.get("Status", "Open - Not Contacted") in LEAD_STATUSES
 
 
 def test_an_address_edit_moves_state_and_country_together() -> None:
