@@ -132,6 +132,18 @@ def test_change_stream_query_matches_a_full_scan(fresh_sf: SF) -> None:
                 f"ORDER BY SystemModstamp, Id LIMIT {limit}"
             )["records"]
             assert [(r["Id"], r["SystemModstamp"]) for r in got] == _stamps_scan(ep, since, limit)
+    # The engine's keyset form: past (stamp, id), in the same order, exactly.
+    dump = control(ep, "GET", "/__mock/dump/Contact").json()["records"]
+    live = sorted((r["SystemModstamp"], r["Id"]) for r in dump if not r["IsDeleted"])
+    for stamp, last_id in (live[0], live[10], live[29], live[30], live[-2]):
+        lit = stamp.replace(".000+0000", "Z")
+        for limit in (1, 5, 40):
+            got = sf.query(
+                f"SELECT Id FROM Contact WHERE (SystemModstamp > {lit} OR (SystemModstamp = {lit} AND "
+                f"Id > '{last_id}')) ORDER BY SystemModstamp ASC, Id ASC LIMIT {limit}"
+            )["records"]
+            expected = [i for st, i in live if (st, i) > (stamp, last_id)][:limit]
+            assert [r["Id"] for r in got] == expected
     # The same bound inside a larger condition still answers like a scan.
     bound = stamps[1].replace(".000+0000", "Z")
     got = sf.query_all(f"SELECT Id FROM Contact WHERE SystemModstamp >= {bound} AND Title = 'moved'")[
@@ -158,3 +170,34 @@ def test_lookups_by_id_and_external_id(fresh_sf: SF) -> None:
         "records"
     ]
     assert [r["Id"] for r in got] == [ids[0], ids[2]]
+
+
+def test_change_stream_queries_read_only_the_index_run_they_need() -> None:
+    """White-box: the change-stream shapes hand the SOQL engine a page, not the table."""
+    from mockcrm.config import MockConfig
+    from mockcrm.salesforce import writes
+    from mockcrm.salesforce.narrow import candidates
+    from mockcrm.salesforce.service import SalesforceMock
+    from mockcrm.salesforce.soql import parse_soql
+
+    mock = SalesforceMock(MockConfig())
+    table = mock.org.tables["Contact"]
+    for i in range(1000):
+        if i % 100 == 0:
+            mock.clock.offset_s += 5
+        prepared = writes.prepare_create(mock.org, table, {"LastName": f"N{i}"})
+        assert not isinstance(prepared, list)
+        writes.commit(mock.org, prepared, mock.org.stamp())
+    recs = sorted(table.records.values(), key=lambda r: (str(r["SystemModstamp"]), str(r["Id"])))
+    stamp, last_id = str(recs[450]["SystemModstamp"]), str(recs[450]["Id"])
+    lit = stamp.replace(".000+0000", "Z")
+    shapes = {
+        f"WHERE SystemModstamp >= {lit} ORDER BY SystemModstamp, Id LIMIT 20": 20,
+        f"WHERE (SystemModstamp > {lit} OR (SystemModstamp = {lit} AND Id > '{last_id}')) "
+        "ORDER BY SystemModstamp ASC, Id ASC LIMIT 20": 20,
+        f"WHERE SystemModstamp > {lit} AND LastName != 'x'": 1000 - 500,
+        f"WHERE Id IN ('{last_id}', '{recs[0]['Id']}')": 2,
+    }
+    for where, most in shapes.items():
+        got = list(candidates(table, parse_soql(f"SELECT Id FROM Contact {where}"), include_deleted=False))
+        assert 0 < len(got) <= most, where

@@ -1,24 +1,18 @@
 """``/query`` and ``/queryAll``: SOQL through the SOQL engine, paged by ``nextRecordsUrl`` (B5).
 
-The change-stream query ``WHERE SystemModstamp > X ORDER BY SystemModstamp, Id LIMIT n`` must not
-scan the whole table: when the SOQL engine reports a lower bound on SystemModstamp, candidates come
-from the table's stamp index starting at X, and when nothing but that bound filters and the order
-is by stamp, only the first ``offset + limit`` of them (plus ties on the last stamp) are handed over.
+Candidates come from ``narrow`` (index lookups), so the change-stream queries do not scan the table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mockcrm.salesforce.api import Call, Reply, Router
 from mockcrm.salesforce.errors import SalesforceError
-from mockcrm.salesforce.ids import key15
+from mockcrm.salesforce.narrow import candidates
 from mockcrm.salesforce.schema import SObjectDef
 from mockcrm.salesforce.service import SalesforceMock
-from mockcrm.salesforce.soql import FieldInfo, SoqlError, SoqlQuery, execute, lower_bound, parse_soql
-from mockcrm.salesforce.store import Record, Table
-from mockcrm.salesforce.validation import parse_datetime
+from mockcrm.salesforce.soql import FieldInfo, SoqlError, execute, parse_soql
 
 DEFAULT_BATCH = 2000
 MIN_BATCH, MAX_BATCH = 200, 2000
@@ -42,76 +36,6 @@ def _batch_size(header: str | None) -> int:
             except ValueError:
                 return DEFAULT_BATCH
     return DEFAULT_BATCH
-
-
-def _stamp_ordered(query: SoqlQuery) -> bool:
-    """ORDER BY SystemModstamp [ASC][, Id [ASC]] and no other filter than the bound itself."""
-    names = [o.field.name.lower() for o in query.order_by if not o.descending]
-    if len(names) != len(query.order_by) or names not in (["systemmodstamp"], ["systemmodstamp", "id"]):
-        return False
-    return query.where is not None and not hasattr(query.where, "items")
-
-
-def _keyed(table: Table, query: SoqlQuery) -> list[Record] | None:
-    """Records picked by ``Id``/unique-field ``=`` or ``IN`` in the WHERE (alone or ANDed), else None.
-
-    The syntax tree is read by attribute (``soql`` exports no node types); ``execute`` applies the
-    whole WHERE again, so this only has to return a superset of the matches.
-    """
-    where: Any = query.where
-    terms = list(where.items) if getattr(where, "op", None) == "AND" and hasattr(where, "items") else [where]
-    for term in terms:
-        name = getattr(getattr(term, "field", None), "name", None)
-        if not isinstance(name, str):
-            continue
-        fd = table.sobject.get(name)
-        if fd is None or not (fd.type == "id" or fd.name in table.unique):
-            continue
-        if getattr(term, "op", None) == "=":
-            literals = [term.value]
-        elif getattr(term, "negated", True) is False and hasattr(term, "values"):
-            literals = list(term.values)
-        else:
-            continue
-        if any(getattr(lit, "kind", None) != "string" for lit in literals):
-            continue
-        found: dict[str, Record] = {}
-        for lit in literals:
-            value = str(lit.value)
-            k = key15(value) if fd.type == "id" else table.find_unique(fd.name, value)
-            rec = table.get(k) if k is not None else None
-            if rec is not None:
-                found[str(rec["Id"])] = rec
-        return list(found.values())
-    return None
-
-
-def candidates(table: Table, query: SoqlQuery, include_deleted: bool) -> Iterable[Record]:
-    keyed = _keyed(table, query) if query.where is not None else None
-    if keyed is not None:
-        return keyed if include_deleted else [r for r in keyed if not r["IsDeleted"]]
-    bound = lower_bound(query, "systemmodstamp")
-    if bound is None:
-        records: Iterable[Record] = table.records.values()
-        return records if include_deleted else (r for r in records if not r["IsDeleted"])
-    dt = parse_datetime(bound[0])
-    if dt is None:
-        return table.records.values()
-    # An exclusive bound starts one millisecond later, so records stamped exactly at the bound do
-    # not take places in the first offset + limit.
-    start_ms = round(dt.timestamp() * 1000) + (0 if bound[1] else 1)
-    since: Iterator[Record] = table.since(start_ms)
-    if not include_deleted:
-        since = (r for r in since if not r["IsDeleted"])
-    if query.limit is None or not _stamp_ordered(query):
-        return since
-    want = query.offset + query.limit
-    out: list[Record] = []
-    for rec in since:
-        if len(out) >= want and rec["SystemModstamp"] != out[-1]["SystemModstamp"]:
-            break
-        out.append(rec)
-    return out
 
 
 class QueryHandlers:
