@@ -247,3 +247,23 @@ def test_daily_limit_is_403_until_the_day_rolls() -> None:
         # Control calls are never limited; a day later the allotment is free again.
         assert control(ep, "POST", "/__mock/clock", {"advance_s": 86_400}).status_code == 200
         assert contacts.create({"LastName": "Tomorrow"})["success"] is True
+
+
+def test_deleting_an_account_cascades_to_its_contacts_and_opportunities(fresh_sf: SF) -> None:
+    sf, _ = fresh_sf
+    acct = sf.Account.create({"Name": "Parent"})["id"]
+    other = sf.Account.create({"Name": "Other"})["id"]
+    child = sf.Contact.create({"LastName": "Child", "AccountId": acct})["id"]
+    stays = sf.Contact.create({"LastName": "Stays", "AccountId": other})["id"]
+    opp = sf.Opportunity.create(
+        {"Name": "Deal", "StageName": "Prospecting", "CloseDate": "2030-01-01", "AccountId": acct}
+    )["id"]
+    role = sf.OpportunityContactRole.create({"OpportunityId": opp, "ContactId": stays})["id"]
+    sf.Account.delete(acct)
+    gone = sf.query_all("SELECT Id FROM Contact WHERE IsDeleted = true", include_deleted=True)["records"]
+    assert [r["Id"] for r in gone] == [child]
+    assert sf.Contact.get(stays)["IsDeleted"] is False
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Opportunity.get(opp)
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.OpportunityContactRole.get(role)

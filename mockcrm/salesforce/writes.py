@@ -266,7 +266,29 @@ def commit_delete(org: Org, table: Table, id15: str, stamp: tuple[int, str]) -> 
     rec["LastModifiedDate"] = rec["SystemModstamp"] = iso
     rec["LastModifiedById"] = org.user_id
     table.mark_deleted(id15, rec, ms, str(rec["Id"]))
+    _cascade(org, table.name, str(rec["Id"]), stamp)
     return str(rec["Id"])
+
+
+# Master-detail and cascading lookups of a default org: deleting the parent sends these children
+# to the recycle bin too (they then show in /deleted and queryAll like any deleted record).
+_CASCADE: dict[str, tuple[tuple[str, str], ...]] = {
+    "Account": (("Contact", "AccountId"), ("Opportunity", "AccountId"), ("Case", "AccountId")),
+    "Opportunity": (("OpportunityContactRole", "OpportunityId"),),
+    "Contact": (("OpportunityContactRole", "ContactId"), ("CampaignMember", "ContactId")),
+    "Lead": (("CampaignMember", "LeadId"),),
+    "Campaign": (("CampaignMember", "CampaignId"),),
+}
+
+
+def _cascade(org: Org, parent: str, parent_id: str, stamp: tuple[int, str]) -> None:
+    # A scan of the child tables: parents are deleted rarely next to how often records are written,
+    # so a reverse index on every reference field would cost more than it saves.
+    for child, field in _CASCADE.get(parent, ()):
+        table = org.tables[child]
+        doomed = [k for k, r in table.records.items() if r.get(field) == parent_id and not r["IsDeleted"]]
+        for k in doomed:
+            commit_delete(org, table, k, stamp)
 
 
 def rebuild_duplicate_index(org: Org, table: Table) -> None:
