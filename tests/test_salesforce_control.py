@@ -153,6 +153,12 @@ def test_state_country_picklists(fresh_sf: SF) -> None:
     )
     with pytest.raises(SalesforceMalformedRequest):
         sf.Contact.update(cid, {"MailingCountry": "Atlantis"})
+    with pytest.raises(SalesforceMalformedRequest):  # Texas is not in Canada: nothing saved
+        sf.Contact.update(cid, {"MailingStateCode": "TX", "MailingCountryCode": "CA", "Title": "x"})
+    assert sf.Contact.get(cid)["Title"] is None
+    sf.Contact.update(cid, {"MailingCountryCode": None})  # removing the country removes the state
+    rec = sf.Contact.get(cid)
+    assert (rec["MailingState"], rec["MailingStateCode"], rec["MailingCountry"]) == (None, None, None)
     control(ep, "POST", "/__mock/rules", {"state_country_picklists": False})
     assert sf.Contact.create({"LastName": "Y", "MailingState": "Anywhere"})["success"] is True
 

@@ -168,6 +168,9 @@ def apply(obj: SObjectDef, old: dict[str, object] | None, values: dict[str, obje
                     continue
             values[cc_f] = country_code
             values[country_f] = COUNTRIES[country_code] if country_code else None
+            if country_code is None and state_f not in values and sc_f not in values:
+                # Removing the country removes the state too (R-GEO-4).
+                values[sc_f] = values[state_f] = None
         elif old is not None:
             country_code = old.get(cc_f)  # type: ignore[assignment]
         if state_f in values or sc_f in values:
