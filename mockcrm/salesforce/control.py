@@ -14,6 +14,7 @@ from aiohttp import web
 from mockcrm.fakedata import FakeData
 from mockcrm.salesforce import writes
 from mockcrm.salesforce.convert import convert_lead
+from mockcrm.salesforce.duplicates import rebuild_duplicate_index
 from mockcrm.salesforce.errors import SalesforceError
 from mockcrm.salesforce.rules import CompiledRule, Formula, RulesChange, compile_rule
 from mockcrm.salesforce.schema import FieldDef
@@ -188,7 +189,7 @@ class SalesforceControl:
             dr.sobject, dr.fields = name, fields
             dr.name = dr.name or f"Mock_{name}_Duplicate_Rule_{len(org.duplicate_rules.get(name, [])) + 1}"
             org.duplicate_rules.setdefault(name, []).append(dr)
-            writes.rebuild_duplicate_index(org, org.tables[name])
+            rebuild_duplicate_index(org, org.tables[name])
         for name, ff, formula in formulas:
             fd = FieldDef(
                 name=ff.name,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import msgspec
 
 from mockcrm.salesforce import derived, geo
+from mockcrm.salesforce.duplicates import duplicates_detected, index_duplicates
 from mockcrm.salesforce.errors import RecordError
 from mockcrm.salesforce.ids import key15
 from mockcrm.salesforce.journal import Undo
@@ -83,45 +84,9 @@ def _org_checks(
             continue
         matches = [i for i in table.dup_index.get(dup.name, {}).get(dkey, set()) if i != id15]
         if matches:
-            errors.append(_duplicates_detected(table, dup.name, dup.message, matches))
+            errors.append(duplicates_detected(table, dup.name, dup.message, matches))
             break
     return errors
-
-
-def _duplicates_detected(table: Table, rule_name: str, message: str, ids: list[str]) -> RecordError:
-    match_records = [
-        {
-            "additionalInformation": [],
-            "fieldDiffs": [],
-            "matchConfidence": 100.0,
-            "record": {
-                "attributes": {
-                    "type": table.name,
-                    "url": f"/services/data/v59.0/sobjects/{table.name}/{table.records[i]['Id']}",
-                },
-                "Id": table.records[i]["Id"],
-            },
-        }
-        for i in sorted(ids)
-    ]
-    result = {
-        "allowSave": False,
-        "duplicateRule": rule_name,
-        "duplicateRuleEntityType": table.name,
-        "errorMessage": message,
-        "matchResults": [
-            {
-                "entityType": table.name,
-                "errors": [],
-                "matchEngine": "ExactMatchEngine",
-                "matchRecords": match_records,
-                "rule": rule_name + "_Match_Rule",
-                "size": len(ids),
-                "success": True,
-            }
-        ],
-    }
-    return RecordError("DUPLICATES_DETECTED", message, [], duplicate_result=result)
 
 
 def _claim(pending: Pending | None, table: Table, id15: str | None, changed: Record) -> None:
@@ -214,7 +179,7 @@ def commit(org: Org, p: Prepared, stamp: tuple[int, str]) -> str:
         if table.name == "Case":
             rec["CaseNumber"] = org.next_case_number()
         table.insert(id15, rec, ms)
-        _index_duplicates(org, table, id15, None, rec)
+        index_duplicates(org, table, id15, None, rec)
         if org.journal is not None:
             org.journal.append(Undo(table, id15, None, None))
         return rid
@@ -223,24 +188,12 @@ def commit(org: Org, p: Prepared, stamp: tuple[int, str]) -> str:
     if org.journal is not None:
         org.journal.append(Undo(table, id15, old, table.stamp_of.get(id15)))
     table.reindex_unique(id15, old, p.changed)
-    _index_duplicates(org, table, id15, old, rec)
+    index_duplicates(org, table, id15, old, rec)
     # The prepared record replaces the stored one: the old dict is never mutated, so the undo
     # journal can keep it as it is instead of copying it.
     table.records[id15] = rec
     table.touch(id15, ms)
     return str(rec["Id"])
-
-
-def _index_duplicates(org: Org, table: Table, id15: str, old: Record | None, new: Record) -> None:
-    for rule in org.duplicate_rules.get(table.name, ()):
-        entries = table.dup_index.setdefault(rule.name, {})
-        if old is not None:
-            before = duplicate_key(old, rule.fields)
-            if before is not None and before in entries:
-                entries[before].discard(id15)
-        after = duplicate_key(new, rule.fields)
-        if after is not None:
-            entries.setdefault(after, set()).add(id15)
 
 
 def prepare_delete(table: Table, record_id: str) -> str | RecordError:
@@ -289,13 +242,6 @@ def _cascade(org: Org, parent: str, parent_id: str, stamp: tuple[int, str]) -> N
         doomed = [k for k, r in table.records.items() if r.get(field) == parent_id and not r["IsDeleted"]]
         for k in doomed:
             commit_delete(org, table, k, stamp)
-
-
-def rebuild_duplicate_index(org: Org, table: Table) -> None:
-    table.dup_index.clear()
-    for id15, rec in table.records.items():
-        if not rec.get("IsDeleted"):
-            _index_duplicates(org, table, id15, None, rec)
 
 
 def recompute_formulas(org: Org, table: Table) -> None:
