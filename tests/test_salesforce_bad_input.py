@@ -41,7 +41,7 @@ def _is_error_array(body: Any) -> bool:
 
 # Async tests are marked for anyio at collection time, which does not mix with parametrize, so the
 # cases run in a loop (each failure message names its case).
-BAD_CASES: list[tuple[str, str, bytes | None, str]] = [
+BAD_CASES: list[tuple[str, str, bytes | None, str | None]] = [
     ("POST", "/sobjects/Contact", b"{not json", "JSON_PARSER_ERROR"),
     ("POST", "/sobjects/Contact/", b"", "JSON_PARSER_ERROR"),
     ("POST", "/sobjects/Contact", b"[1, 2]", "JSON_PARSER_ERROR"),
@@ -58,6 +58,27 @@ BAD_CASES: list[tuple[str, str, bytes | None, str]] = [
     ("POST", "/composite/sobjects", b'{"records": [{"LastName": "no type"}]}', "INVALID_TYPE"),
     ("PATCH", "/composite/sobjects/Contact/Nope__c", b'{"records": []}', "NOT_FOUND"),
     ("POST", "/composite", b'{"compositeRequest": [{"method": "GET"}]}', "JSON_PARSER_ERROR"),
+    ("POST", "/sobjects/Contact", b'{"LastName": ' + b"[" * 5000 + b"]" * 5000 + b"}", "JSON_PARSER_ERROR"),
+    (
+        "POST",
+        "/composite",
+        b'{"compositeRequest": [{"method": "POST", "url": "/services/data/v59.0/sobjects/Lead",'
+        b' "referenceId": "r", "body": ' + b"[" * 900 + b"]" * 900 + b"}]}",
+        None,
+    ),
+    (
+        "POST",
+        "/sobjects/Lead",
+        b'{"LastName": "x", "Company": "y", "NumberOfEmployees": 1' + b"0" * 400 + b"}",
+        "JSON_PARSER_ERROR",
+    ),
+    (
+        "POST",
+        "/sobjects/Lead",
+        b'{"LastName": "x", "Company": "y", "AnnualRevenue": 1e999}',
+        "JSON_PARSER_ERROR",
+    ),
+    ("POST", "/sobjects/Event", b'{"StartDateTime": "9999-12-31T23:00:00-10:00"}', "JSON_PARSER_ERROR"),
     ("GET", "/query?q=SELECT", None, "MALFORMED_QUERY"),
     ("GET", "/query", None, "MALFORMED_QUERY"),
     (
@@ -76,7 +97,10 @@ BAD_CASES: list[tuple[str, str, bytes | None, str]] = [
 async def test_bad_input_gets_the_error_array(mocks: MockEndpoints) -> None:
     for method, path, data, code in BAD_CASES:
         status, body, headers = await _call(mocks, method, API + path, data=data)
-        case = (method, path[:60], status, body)
+        case = (method, path[:60], status, str(body)[:300])
+        if code is None:  # a composite: its subrequest carries the error
+            assert status == 200 and body["compositeResponse"][0]["httpStatusCode"] == 400, case
+            continue
         assert 400 <= status < 500, case
         assert _is_error_array(body) and body[0]["errorCode"] == code, case
         assert headers["Sforce-Limit-Info"].startswith("api-usage="), case

@@ -114,6 +114,8 @@ def decode_object(body: bytes) -> dict[str, Any]:
         raise json_parser_error(
             f"Unexpected character or malformed JSON: {exc} at [line:1, column:1]"
         ) from None
+    except RecursionError:  # msgspec gives up on very deep nesting with RecursionError
+        raise json_parser_error("JSON nested too deeply at [line:1, column:1]") from None
 
 
 T = TypeVar("T")
@@ -130,3 +132,5 @@ def decode_as(body: bytes, type_: type[T], what: str) -> T:
         raise json_parser_error(
             f"Unexpected character or malformed JSON: {exc} at [line:1, column:1]"
         ) from None
+    except RecursionError:  # msgspec gives up on very deep nesting with RecursionError
+        raise json_parser_error("JSON nested too deeply at [line:1, column:1]") from None

@@ -117,6 +117,12 @@ class CompositeHandlers:
             reply.headers = {"Location": f"{call.base}/sobjects/{sobject}/{reply.body['id']}"}
         return reply
 
+    def _run_one_safely(self, sub: SubRequest, results: dict[str, Reply]) -> Reply:
+        try:
+            return self._run_one(sub, results)
+        except RecursionError:  # a body nested deeper than the reference walk can follow
+            return Reply(400, [{"errorCode": "JSON_PARSER_ERROR", "message": "JSON nested too deeply"}])
+
     def composite(self, call: Call) -> Reply:
         body = decode_as(call.body, CompositeBody, "composite request")
         if len(body.composite_request) > MAX_SUBREQUESTS:
@@ -136,7 +142,7 @@ class CompositeHandlers:
         try:
             failed = False
             for sub in body.composite_request:
-                reply = self._run_one(sub, results) if not failed else Reply(400, _ROLLED_BACK)
+                reply = self._run_one_safely(sub, results) if not failed else Reply(400, _ROLLED_BACK)
                 results[sub.reference_id] = reply
                 order.append((sub.reference_id, reply))
                 if body.all_or_none and reply.status >= 400 and not failed:

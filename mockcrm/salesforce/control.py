@@ -114,7 +114,7 @@ class SalesforceControl:
     async def seed(self, request: web.Request) -> web.Response:
         try:
             req = msgspec.json.decode(await request.read(), type=SeedRequest)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             return _bad(f"invalid seed request: {exc}")
         obj = self.org.sobject(req.sobject)
         if obj is None:
@@ -155,7 +155,7 @@ class SalesforceControl:
     async def rules(self, request: web.Request) -> web.Response:
         try:
             change = msgspec.json.decode(await request.read(), type=RulesChange)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             return _bad(f"invalid rules: {exc}")
         org = self.org
         try:
@@ -228,7 +228,7 @@ class SalesforceControl:
             req = msgspec.json.decode(await request.read(), type=CustomObject)
             fields = [_field_def(f) for f in req.fields]
             obj = self.org.register_custom(req.name, req.label, fields)
-        except (msgspec.DecodeError, ValueError) as exc:
+        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
             return _bad(f"invalid custom object: {exc}")
         except SalesforceError as exc:
             return _bad(exc.errors[0].message)
@@ -237,7 +237,7 @@ class SalesforceControl:
     async def convert_lead(self, request: web.Request) -> web.Response:
         try:
             req = msgspec.json.decode(await request.read(), type=ConvertLead)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             return _bad(f"invalid conversion: {exc}")
         try:
             result = convert_lead(self.org, req.lead_id, req.account_id, req.converted_status)

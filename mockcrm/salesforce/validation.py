@@ -7,6 +7,7 @@ per-record error in Salesforce but a failure to deserialize the whole request, s
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -89,25 +90,19 @@ def coerce(fd: FieldDef, value: object) -> object:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         raise _wrong_type(fd, value)
-    if t == "int":
+    if t in ("int", "double", "currency", "percent"):
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise _wrong_type(fd, value)
         try:
             number = float(value)
-        except ValueError:
+            if not math.isfinite(number):
+                raise ValueError(value)
+            if t == "int":
+                if number != int(number):
+                    raise ValueError(value)
+                return int(number)
+        except (ValueError, OverflowError):  # "abc", 1e999, 10**400, 1.5 for an int
             raise _wrong_type(fd, value) from None
-        if number != int(number):
-            raise _wrong_type(fd, value)
-        return int(number)
-    if t in ("double", "currency", "percent"):
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise _wrong_type(fd, value)
-        try:
-            number = float(value)
-        except ValueError:
-            raise _wrong_type(fd, value) from None
-        if number != number or number in (float("inf"), float("-inf")):
-            raise _wrong_type(fd, value)
         return number
     if t == "date":
         if isinstance(value, str):
@@ -123,7 +118,10 @@ def coerce(fd: FieldDef, value: object) -> object:
         if isinstance(value, str):
             dt = parse_datetime(value)
             if dt is not None:
-                return salesforce_datetime(dt)
+                try:
+                    return salesforce_datetime(dt)
+                except (ValueError, OverflowError):  # year 9999 pushed past the range by its offset
+                    pass
         raise _wrong_type(fd, value)
     if t in ("reference", "id"):
         if isinstance(value, str):
