@@ -212,3 +212,71 @@ def test_fuzzed_bodies_never_500(threaded_mocks: MockEndpoints, body: bytes) -> 
             assert resp.status_code < 500, (path, body, resp.text)
             if resp.status_code >= 400:
                 assert _is_error_array(resp.json()), resp.text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    soql=st.one_of(
+        st.text(max_size=80),
+        st.lists(
+            st.sampled_from(
+                [
+                    "SELECT",
+                    "Id",
+                    ",",
+                    "Name",
+                    "FROM",
+                    "Contact",
+                    "WHERE",
+                    "(",
+                    ")",
+                    "AND",
+                    "OR",
+                    "NOT",
+                    "=",
+                    "!=",
+                    "<",
+                    ">=",
+                    "IN",
+                    "LIKE",
+                    "'a%'",
+                    "null",
+                    "true",
+                    "2024-01-01T00:00:00Z",
+                    "2024-01-01",
+                    "42",
+                    "ORDER",
+                    "BY",
+                    "DESC",
+                    "NULLS",
+                    "LAST",
+                    "LIMIT",
+                    "OFFSET",
+                    "COUNT()",
+                    "SystemModstamp",
+                    "'\\''",
+                    "Id",
+                ]
+            ),
+            max_size=14,
+        ).map(" ".join),
+    ),
+    path=st.sampled_from(["/query", "/queryAll", "/query/"]),
+)
+def test_fuzzed_soql_never_500(threaded_mocks: MockEndpoints, soql: str, path: str) -> None:
+    import requests
+
+    with requests.Session() as s:
+        s.verify = threaded_mocks.ca_file or False
+        s.trust_env = False
+        resp = s.get(
+            threaded_mocks.salesforce_url + API + path,
+            params={"q": soql},
+            headers={"Authorization": f"Bearer {threaded_mocks.salesforce_token}"},
+            timeout=30,
+        )
+    assert resp.status_code in (200, 400), (soql, resp.text)
+    if resp.status_code == 400:
+        assert _is_error_array(resp.json()), resp.text
+    else:
+        assert resp.json()["done"] is True
