@@ -23,9 +23,9 @@ from actors.contact_io import ContactIO, SfRecord
 from actors.locks import KeyedLocks
 from actors.owners import OwnerDirectory
 from actors.stream import Change
-from engine.canonical import parse_timestamp_ms
+from engine.canonical import CanonicalError, from_hubspot, from_salesforce, parse_timestamp_ms
 from engine.errors import RecordError
-from engine.mapping import FieldKind, FieldMapping
+from engine.mapping import FieldKind, FieldMapping, SyncRule
 from engine.reconcile import (
     Decision,
     HubSpotRecord,
@@ -96,6 +96,9 @@ class ContactActor:
             link = await self.io.links_by_hs.submit(hs_id)
             if link is None or link.salesforce_id is None or link.salesforce_type is None:
                 return
+            hs = self._hs_record(change.values, change.modified_ms)
+            if self._agrees_with_bases(link, hs.values, "hubspot"):
+                return  # our own write coming back, or an unmapped field: nothing to move (no echo)
             sf = await self.io.sf_by_id[link.salesforce_type].submit(link.salesforce_id)
             if sf is None:
                 raise RecordError(
@@ -103,7 +106,7 @@ class ContactActor:
                     f"the linked Salesforce {link.salesforce_type} {link.salesforce_id} no longer exists",
                     "Restore it in Salesforce, or unlink the contact to let crmsync create a new one.",
                 )
-            await self._sync_pair(link, self._hs_record(change.values, change.modified_ms), sf)
+            await self._sync_pair(link, hs, sf)
 
     async def _link_new_hubspot(self, change: Change, email: str) -> None:
         """No link yet: the Salesforce id the contact already carries, else the email match."""
@@ -167,6 +170,8 @@ class ContactActor:
             link = await self.io.links_by_sf.submit(sf_id)
             if link is None or link.hubspot_id is None:
                 return
+            if self._agrees_with_bases(link, self._sf_record(sf_type, change.values).values, "salesforce"):
+                return  # our own write coming back, or an unmapped field: nothing to move (no echo)
             hs_obj = await self.io.hs_by_id.submit(link.hubspot_id)
             if hs_obj is None:
                 return  # archived in HubSpot: a HubSpot delete never deletes in Salesforce (R-CON-4)
@@ -261,6 +266,33 @@ class ContactActor:
         )
         await self.io.store.commit([PutError(error)])
         self.summary.errors += 1
+
+    def _agrees_with_bases(self, link: Link, values: Mapping[str, Any], side: str) -> bool:
+        """True when every synced field on this side still holds its base and the side already
+        carries the other's id: then this change cannot move anything, and the other side need not
+        be read. (A change on the other side arrives through that side's own stream.)"""
+        if link.salesforce_type is None or link.hubspot_id is None:
+            return False
+        if side == "hubspot":
+            if values.get(ID_PROPERTY[link.salesforce_type]) != link.salesforce_id:
+                return False
+        elif values.get(self.io.external_id_field) != link.hubspot_id:
+            return False
+        for m in self.mappings[link.salesforce_type]:
+            if m.effective_rule is SyncRule.DONT_SYNC:
+                continue
+            if m.key not in link.bases:
+                return False
+            try:
+                if side == "hubspot":
+                    value = from_hubspot(m.kind, values.get(m.hubspot), m.table)
+                else:
+                    value = from_salesforce(m.kind, values.get(m.salesforce), m.table)
+            except CanonicalError:
+                return False
+            if value != link.bases[m.key]:
+                return False
+        return True
 
     # -- conversions ---------------------------------------------------------------------------
 

@@ -16,14 +16,23 @@ SF_PAGE = 2000
 
 
 class HubSpotSource:
-    """Search sorted by last-modified time. Search stops at 10,000 results per query, so before
-    ``after`` reaches the cap the window moves: a new query from the newest timestamp seen."""
+    """HubSpot search, sorted by last-modified time, paged by *time* rather than by offset.
+
+    Offset paging (``after``) over a result set that changes while it is read skips records: every
+    record the engine writes moves to the end of the order, and the ones behind it slide into
+    offsets already read. So each page starts again from the newest timestamp seen (which also
+    keeps clear of search's 10,000-result cap). Only when one page is entirely one millisecond does
+    the source page by offset inside that millisecond — and then rescans it until a scan finds
+    nothing new, since records leaving it shift the rest down.
+    """
 
     def __init__(self, client: HubSpotClient, object_type: str, properties: Sequence[str]) -> None:
         self._client = client
         self._object = object_type
         self._props = list(properties)
         self._lm = last_modified_property(object_type)
+        self._group_ids: set[str] = set()
+        self._group_new = False
 
     def _change(self, obj: HubSpotObject) -> Change:
         stamp = obj.properties.get(self._lm) or obj.updatedAt
@@ -36,25 +45,44 @@ class HubSpotSource:
         )
 
     async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
-        window, after = (since_ms, None) if token is None else _split(token)
-        page = await self._client.search_modified_since(self._object, window, self._props, after)
+        if token is not None and token.startswith("ms:"):
+            return await self._group_page(token)
+        since = since_ms if token is None else int(token)
+        page = await self._client.search_modified(self._object, since, self._props)
         changes = sorted((self._change(o) for o in page.results), key=lambda c: (c.modified_ms, c.record_id))
-        nxt = page.after
-        if nxt is None or not changes:
+        if len(changes) < SEARCH_PAGE:
             return changes, None
-        if int(nxt) + SEARCH_PAGE > SEARCH_CAP:
-            newest = changes[-1].modified_ms
-            if newest == window:
-                # Over 10,000 records share one millisecond: search cannot page past them.
-                logger.error(
-                    "hubspot {}: more than {} changes at {} ms; some were skipped",
-                    self._object,
-                    SEARCH_CAP,
-                    newest,
-                )
-                return changes, None
-            return changes, f"{newest}|"
-        return changes, f"{window}|{nxt}"
+        newest = changes[-1].modified_ms
+        if newest > since:
+            return changes, str(newest)  # next page: from the newest millisecond seen (re-read, deduplicated)
+        self._group_ids = {c.record_id for c in changes}
+        self._group_new = False
+        return changes, f"ms:{since}:{SEARCH_PAGE}"
+
+    async def _group_page(self, token: str) -> tuple[list[Change], str | None]:
+        _, ms_text, offset_text = token.split(":")
+        ms, offset = int(ms_text), int(offset_text)
+        if offset + SEARCH_PAGE > SEARCH_CAP:
+            logger.error(
+                "hubspot {}: over {} changes in the one millisecond {}; the rest wait for the next pass",
+                self._object,
+                SEARCH_CAP,
+                ms,
+            )
+            return [], str(ms + 1)
+        page = await self._client.search_modified(
+            self._object, ms, self._props, exact=True, after=str(offset)
+        )
+        changes = [self._change(o) for o in page.results]
+        fresh = [c for c in changes if c.record_id not in self._group_ids]
+        self._group_ids.update(c.record_id for c in fresh)
+        self._group_new = self._group_new or bool(fresh)
+        if page.after is not None and changes:
+            return changes, f"ms:{ms}:{offset + SEARCH_PAGE}"
+        if self._group_new:  # something slid into an offset already read: scan the millisecond again
+            self._group_new = False
+            return changes, f"ms:{ms}:0"
+        return changes, str(ms + 1)
 
 
 class SalesforceSource:

@@ -14,6 +14,8 @@ things make that harder than "remember the newest timestamp":
 
 from __future__ import annotations
 
+import math
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -63,7 +65,13 @@ Deliver = Callable[[Change, Ticket], Awaitable[None]]
 
 class ChangeStream:
     def __init__(
-        self, name: str, source: ChangeSource, store: StateStore, *, overlap_ms: int = 60_000
+        self,
+        name: str,
+        source: ChangeSource,
+        store: StateStore,
+        *,
+        overlap_ms: int = 60_000,
+        lookback_interval_s: float | None = None,
     ) -> None:
         self.name = name
         self._source = source
@@ -75,6 +83,8 @@ class ChangeStream:
         # (id, modified_ms) delivered inside the look-back window, so an overlap re-read is skipped.
         self._recent: dict[str, int] = {}
         self.delivered = 0
+        self._looked_back_at = -math.inf
+        self._lookback_interval_s = overlap_ms / 2000 if lookback_interval_s is None else lookback_interval_s
 
     async def load(self, initial_ms: int) -> None:
         """Resume from the saved cursor, or start at ``initial_ms`` (a new state file: nothing
@@ -88,7 +98,14 @@ class ChangeStream:
     async def poll(self, deliver: Deliver) -> int:
         """One pass over everything modified since the cursor (minus the overlap); returns how many
         changes were delivered. ``deliver`` may block (bounded mailboxes): that is back-pressure."""
-        since = max(0, self.cursor.ts_ms - self._overlap_ms)
+        now = time.monotonic()
+        if now - self._looked_back_at >= self._lookback_interval_s:
+            # Re-reading the look-back window on every poll would multiply the calls of a busy
+            # stream; every overlap/2 still catches any late-visible record well inside the window.
+            since = max(0, self.cursor.ts_ms - self._overlap_ms)
+            self._looked_back_at = now
+        else:
+            since = self.cursor.ts_ms
         token: str | None = None
         count = 0
         while True:

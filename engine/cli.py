@@ -81,12 +81,11 @@ def _setup_logging(level: str, as_json: bool) -> None:
 
 
 async def _run_until_idle(settings: object) -> int:
-    from engine.runtime import open_engine, run_until_idle
+    from engine.runtime import sync_until_idle
     from engine.settings import Settings
 
     assert isinstance(settings, Settings)
-    async with open_engine(settings) as engine:
-        summary = await run_until_idle(engine)
+    summary = await sync_until_idle(settings)
     sys.stdout.write(msgspec.json.encode(summary.public()).decode() + "\n")
     return 3 if summary.paused else 0
 

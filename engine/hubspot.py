@@ -145,23 +145,32 @@ class HubSpotClient:
         page = await self._search(object_type, body)
         return page.results[0] if page.results else None
 
-    async def search_modified_since(
-        self, object_type: str, since_ms: int, properties: Sequence[str], after: str | None = None
+    async def search_modified(
+        self,
+        object_type: str,
+        since_ms: int,
+        properties: Sequence[str],
+        *,
+        exact: bool = False,
+        after: str | None = None,
     ) -> Page:
-        """Records modified at or after ``since_ms``, oldest first, one page of up to 200."""
+        """Records modified at or after ``since_ms`` (or exactly at it), oldest first, 200 a page."""
         lm = last_modified_property(object_type)
         body: dict[str, object] = {
-            "filterGroups": [{"filters": [{"propertyName": lm, "operator": "GTE", "value": str(since_ms)}]}],
+            "filterGroups": [
+                {
+                    "filters": [
+                        {"propertyName": lm, "operator": "EQ" if exact else "GTE", "value": str(since_ms)}
+                    ]
+                }
+            ],
             "sorts": [{"propertyName": lm, "direction": "ASCENDING"}],
             "properties": [*properties, lm],
             "limit": SEARCH_PAGE,
         }
         if after is not None:
             body["after"] = after
-        response = await self.http.request(
-            "POST", f"/crm/v3/objects/{object_type}/search", body=_encode(body)
-        )
-        return _page.decode(self._ok(response, "search"))
+        return await self._search(object_type, body)
 
     async def search_equal(
         self, object_type: str, prop: str, values: Sequence[str], properties: Sequence[str]

@@ -9,7 +9,7 @@ flush is shielded.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
@@ -32,8 +32,6 @@ from engine.settings import Settings
 from engine.store import StateStore
 from engine.summary import Summary
 
-HUBSPOT_BURST = (190, 10.0)
-HUBSPOT_SEARCH = (5, 1.0)
 SF_OBJECTS = ("Contact", "Lead")
 
 
@@ -61,15 +59,16 @@ def contact_mappings(settings: Settings) -> dict[str, tuple[FieldMapping, ...]]:
 
 
 @asynccontextmanager
-async def open_engine(settings: Settings) -> AsyncIterator[Engine]:
+async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.time) -> AsyncIterator[Engine]:
+    """Everything a run needs, connected; ``clock`` drives the API budget (tests inject one)."""
     async with AsyncExitStack() as stack:
         store = await StateStore.open(settings.state.path)
         stack.push_async_callback(store.close)
+        hs = settings.hubspot
+        burst = burst_limiter(hs.burst_per_10s, 10.0) if hs.burst_per_10s else None
         budgets = {
-            "hubspot": Budget(
-                "hubspot", settings.hubspot.daily_api_allotment, store, burst=burst_limiter(*HUBSPOT_BURST)
-            ),
-            "salesforce": Budget("salesforce", settings.salesforce.daily_api_allotment, store),
+            "hubspot": Budget("hubspot", hs.daily_api_allotment, store, burst=burst, clock=clock),
+            "salesforce": Budget("salesforce", settings.salesforce.daily_api_allotment, store, clock=clock),
         }
         for budget in budgets.values():
             await budget.load()
@@ -87,7 +86,7 @@ async def open_engine(settings: Settings) -> AsyncIterator[Engine]:
                 hs_session,
                 HubSpotPolicy(),
             ),
-            search_limiter=burst_limiter(*HUBSPOT_SEARCH),
+            search_limiter=burst_limiter(hs.search_per_s, 1.0) if hs.search_per_s else None,
         )
         salesforce = SalesforceClient(
             HttpClient(
@@ -212,3 +211,18 @@ async def _poll_all(streams: Sequence[ChangeStream], router: Router) -> int:
     for stream in streams:
         found += await stream.poll(deliver)
     return found
+
+
+async def sync_until_idle(settings: Settings, *, clock: Callable[[], float] = time.time) -> Summary:
+    """``crmsync run --until-idle``: open, drain, close. An allotment that is used up already at
+    start gives a paused summary, as it would mid-run."""
+    paused: AllotmentExhausted | None = None
+    try:
+        async with open_engine(settings, clock=clock) as engine:
+            return await run_until_idle(engine)
+    except* AllotmentExhausted as group:
+        first = group.exceptions[0]
+        assert isinstance(first, AllotmentExhausted)
+        paused = first
+    logger.warning("paused before starting: {}", paused)
+    return Summary(paused=f"{paused.system} allotment")

@@ -29,6 +29,10 @@ class HubSpotSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Private-app access token (secret)."""
     daily_api_allotment: Positive = 250_000
     """Calls per rolling 24 h crmsync may spend on HubSpot."""
+    burst_per_10s: NonNegative = 190
+    """The portal's ten-second limit (190 for Professional/Enterprise private apps); 0 = none."""
+    search_per_s: NonNegative = 5
+    """The search endpoints' own limit per second; 0 = none."""
 
     def __repr__(self) -> str:
         return f"HubSpotSettings(base_url={self.base_url!r}, token=***, allotment={self.daily_api_allotment})"

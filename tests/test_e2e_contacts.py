@@ -10,7 +10,7 @@ import aiohttp
 import anyio
 import pytest
 
-from engine.runtime import open_engine, run_until_idle
+from engine.runtime import sync_until_idle
 from engine.settings import Settings
 from engine.summary import Summary
 from mockcrm.server import running_mocks
@@ -26,8 +26,7 @@ async def crms() -> AsyncIterator[Crms]:
 
 async def sync(settings: Settings) -> Summary:
     with anyio.fail_after(60):
-        async with open_engine(settings) as engine:
-            return await run_until_idle(engine)
+        return await sync_until_idle(settings)
 
 
 def writes(hs_stats: dict[str, Any], sf_stats: dict[str, Any]) -> int:

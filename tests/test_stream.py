@@ -63,7 +63,7 @@ async def test_late_visible_record_inside_the_overlap_is_picked_up(tmp_path: Pat
     source.touch("a", 1000)
     source.touch("b", 2000)
     async with await StateStore.open(tmp_path / "s.db") as store:
-        stream = ChangeStream("s:o", source, store, overlap_ms=5000)
+        stream = ChangeStream("s:o", source, store, overlap_ms=5000, lookback_interval_s=0)
         await stream.load(initial_ms=0)
         handler = Handler()
         await stream.poll(handler)
@@ -71,6 +71,21 @@ async def test_late_visible_record_inside_the_overlap_is_picked_up(tmp_path: Pat
         source.touch("a", 2500)  # and a real new edit
         assert await stream.poll(handler) == 2
         assert handler.seen[-2:] == [("late", 1500), ("a", 2500)]
+
+
+async def test_look_back_is_throttled_but_not_skipped(tmp_path: Path) -> None:
+    source = ListSource(page_size=100)
+    source.touch("a", 1000)
+    async with await StateStore.open(tmp_path / "s.db") as store:
+        stream = ChangeStream("s:o", source, store, overlap_ms=5000, lookback_interval_s=0.2)
+        await stream.load(initial_ms=0)
+        handler = Handler()
+        await stream.poll(handler)
+        source.touch("late", 900)
+        assert await stream.poll(handler) == 0  # no look-back yet: only past the cursor
+        await anyio.sleep(0.25)
+        assert await stream.poll(handler) == 1
+        assert handler.seen[-1] == ("late", 900)
 
 
 async def test_cursor_holds_at_the_low_watermark_and_survives_restart(tmp_path: Path) -> None:
