@@ -252,3 +252,44 @@ def test_a_wrong_type_anywhere_fails_the_whole_collection(fresh_sf: SF) -> None:
     )
     assert [r["success"] for r in out] == [True, False]
     assert sf.Contact.get(cid)["Title"] == "first"
+
+
+def test_composite_rollback_restores_updates_deletes_and_indexes(fresh_sf: SF) -> None:
+    sf, ep = fresh_sf
+    keep = sf.Contact.create({"LastName": "Keep", "HubSpot_Id__c": "k-1"})["id"]
+    doomed = sf.Contact.create({"LastName": "Doomed", "HubSpot_Id__c": "d-1"})["id"]
+    before = control(ep, "GET", "/__mock/dump/Contact").json()["records"]
+    base = "/services/data/v59.0/sobjects/Contact"
+    body = {
+        "allOrNone": True,
+        "compositeRequest": [
+            {
+                "method": "PATCH",
+                "url": f"{base}/{keep}",
+                "referenceId": "upd",
+                "body": {"LastName": "Changed", "HubSpot_Id__c": "k-2"},
+            },
+            {"method": "DELETE", "url": f"{base}/{doomed}", "referenceId": "del"},
+            {
+                "method": "PATCH",
+                "url": f"{base}/HubSpot_Id__c/new-1",
+                "referenceId": "ups",
+                "body": {"LastName": "N"},
+            },
+            {
+                "method": "POST",
+                "url": base,
+                "referenceId": "bad",
+                "body": {"Email": "no-last-name@example.com"},
+            },
+        ],
+    }
+    out = _post(sf, "composite", body)["compositeResponse"]
+    assert [r["httpStatusCode"] for r in out] == [400, 400, 400, 400]
+    assert control(ep, "GET", "/__mock/dump/Contact").json()["records"] == before
+    # The indexes are back too: the old external ids resolve, the new ones do not.
+    assert sf.Contact.get_by_custom_id("HubSpot_Id__c", "k-1")["Id"] == keep
+    assert sf.Contact.get_by_custom_id("HubSpot_Id__c", "d-1")["Id"] == doomed
+    assert sf.Contact.upsert("HubSpot_Id__c/k-2", {"LastName": "Fresh"}) == 201
+    assert sf.Contact.upsert("HubSpot_Id__c/new-1", {"LastName": "Fresh"}) == 201
+    assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 4
