@@ -133,3 +133,43 @@ async def test_workload_generator_changes_records(http: aiohttp.ClientSession) -
         http, "POST", "/__mock/workload", json={"object_type": "spaceships", "rate_per_s": 1}
     )
     assert status == 400
+
+
+async def test_odd_ids_and_offsets_never_crash(http: aiohttp.ClientSession) -> None:
+    long_digits = "9" * 5_000  # int() refuses this many digits
+    for path in (
+        f"/crm/v3/objects/contacts/{long_digits}",
+        "/crm/v3/objects/contacts/%C2%B2",  # "²" is a digit to str.isdigit, not to int()
+        f"/crm/v3/objects/contacts?after={long_digits}",
+        f"/crm/v4/objects/contacts/{long_digits}/associations/deals",
+        f"/crm/v3/owners?after={long_digits}",
+    ):
+        status, _ = await send(http, "GET", path)
+        assert status in (400, 404), path
+    search = {
+        "filterGroups": [
+            {"filters": [{"propertyName": "associations.contact", "operator": "EQ", "value": "x"}]}
+        ]
+    }
+    assert (await send(http, "POST", "/crm/v3/objects/deals/search", json=search))[0] == 400
+    assert (await send(http, "POST", "/crm/v3/objects/deals/search", json={"after": long_digits}))[0] == 400
+    big = {"inputs": [{"id": long_digits}, {"id": "٣"}]}
+    status, body = await send(http, "POST", "/crm/v3/objects/contacts/batch/read", json=big)
+    assert status == 207 and body["errors"][0]["category"] == "OBJECT_NOT_FOUND"
+    assert (await send(http, "POST", "/crm/v3/objects/contacts/batch/archive", json=big))[0] == 204
+    flt = {"propertyName": "closedate", "operator": "GT", "value": long_digits}
+    assert (
+        await send(http, "POST", "/crm/v3/objects/deals/search", json={"filterGroups": [{"filters": [flt]}]})
+    )[0] == 400
+    status, err = await send(
+        http, "POST", "/crm/v3/objects/deals", json={"properties": {"closedate": long_digits}}
+    )
+    assert status == 400 and err["errors"][0]["code"] == "INVALID_DATETIME"
+
+
+async def test_out_of_range_timestamps_are_validation_errors(http: aiohttp.ClientSession) -> None:
+    for value in ("99999999999999999", "0001-01-01T00:00:00Z", "x" * 1_000):
+        status, err = await send(
+            http, "POST", "/crm/v3/objects/deals", json={"properties": {"closedate": value}}
+        )
+        assert status == 400 and err["errors"][0]["code"] == "INVALID_DATETIME", value

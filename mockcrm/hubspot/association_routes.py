@@ -16,6 +16,7 @@ from mockcrm.hubspot.bodies import (
 from mockcrm.hubspot.context import HubSpotMock, mock_of, query_int
 from mockcrm.hubspot.errors import HubSpotError, json_response, not_found, validation
 from mockcrm.hubspot.schema import ObjectTypeDef
+from mockcrm.hubspot.values import parse_id
 
 READ_MAX, CREATE_MAX = 1_000, 2_000
 LIST_MAX = 500
@@ -80,8 +81,9 @@ async def list_associations(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", LIST_MAX, 1, LIST_MAX)
     after = request.query.get("after", "")
     found = mock.portal.associations.targets((src.type_id, rec_id), dst.type_id)
-    if after.isdigit():
-        found = [f for f in found if f[0] >= int(after)]
+    start = parse_id(after)
+    if start is not None:
+        found = [f for f in found if f[0] >= start]
     body: dict[str, object] = {
         "results": [
             {"toObjectId": to_id, "associationTypes": [mock.portal.associations.spec(t) for t in types]}
@@ -115,9 +117,9 @@ async def put_labelled(request: web.Request) -> web.Response:
 async def delete_pair(request: web.Request) -> web.Response:
     mock = mock_of(request)
     src, dst = _types(request, "objectType", "toObjectType")
-    a, b = request.match_info["objectId"], request.match_info["toObjectId"]
-    if a.isdigit() and b.isdigit():
-        mock.portal.associations.remove((src.type_id, int(a)), (dst.type_id, int(b)))
+    a, b = parse_id(request.match_info["objectId"]), parse_id(request.match_info["toObjectId"])
+    if a is not None and b is not None:
+        mock.portal.associations.remove((src.type_id, a), (dst.type_id, b))
     return web.Response(status=204)
 
 
@@ -136,7 +138,9 @@ async def batch_read(request: web.Request) -> web.Response:
     for item in body.inputs:
         key = ref_id(item.id)
         found = (
-            mock.portal.associations.targets((src.type_id, int(key)), dst.type_id) if key.isdigit() else []
+            mock.portal.associations.targets((src.type_id, rid), dst.type_id)
+            if (rid := parse_id(key)) is not None
+            else []
         )
         if not found:
             missing.append(key)
@@ -204,11 +208,11 @@ async def batch_archive(request: web.Request) -> web.Response:
     body = decode(await request.read(), MultiArchiveBatch)
     _too_many(len(body.inputs), CREATE_MAX)
     for item in body.inputs:
-        a = ref_id(item.from_.id)
+        a = parse_id(ref_id(item.from_.id))
         for to in item.to:
-            b = ref_id(to.id)
-            if a.isdigit() and b.isdigit():
-                mock.portal.associations.remove((src.type_id, int(a)), (dst.type_id, int(b)))
+            b = parse_id(ref_id(to.id))
+            if a is not None and b is not None:
+                mock.portal.associations.remove((src.type_id, a), (dst.type_id, b))
     return web.Response(status=204)
 
 
@@ -218,10 +222,10 @@ async def batch_archive_labels(request: web.Request) -> web.Response:
     body = decode(await request.read(), PairBatch)
     _too_many(len(body.inputs), CREATE_MAX)
     for item in body.inputs:
-        a, b = ref_id(item.from_.id), ref_id(item.to.id)
-        if a.isdigit() and b.isdigit():
+        a, b = parse_id(ref_id(item.from_.id)), parse_id(ref_id(item.to.id))
+        if a is not None and b is not None:
             type_ids = [t.association_type_id for t in item.types]
-            mock.portal.associations.remove((src.type_id, int(a)), (dst.type_id, int(b)), type_ids)
+            mock.portal.associations.remove((src.type_id, a), (dst.type_id, b), type_ids)
     return web.Response(status=204)
 
 

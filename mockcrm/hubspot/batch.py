@@ -19,7 +19,7 @@ from mockcrm.hubspot.objects import apply_associations, check_associations, obje
 from mockcrm.hubspot.render import record_json, value_of, written_json
 from mockcrm.hubspot.schema import ObjectTypeDef
 from mockcrm.hubspot.store import Record
-from mockcrm.hubspot.values import iso_of
+from mockcrm.hubspot.values import iso_of, parse_id
 
 BATCH_MAX = 100
 In = TypeVar("In")
@@ -94,8 +94,8 @@ async def batch_read(request: web.Request) -> web.Response:
     for item in body.inputs:
         key = ref_id(item.id)
         rec: Record | None
-        if archived and not body.id_property and key.isdigit():
-            found = store.records.get(int(key))
+        if archived and not body.id_property and (rid := parse_id(key)) is not None:
+            found = store.records.get(rid)
             rec = found if found is not None and found.archived else None
         else:
             rec = mock.portal.find(otype, key, body.id_property)
@@ -245,7 +245,7 @@ async def batch_archive(request: web.Request) -> web.Response:
     check_size(body.inputs)
     for item in body.inputs:
         key = ref_id(item.id)
-        rec = mock.portal.find(otype, key) if key.isdigit() else None
+        rec = mock.portal.find(otype, key)
         if rec is not None:
             mock.portal.archive(otype, rec)
     return web.Response(status=204)

@@ -10,6 +10,7 @@ from mockcrm.hubspot.errors import HubSpotError, json_response, validation
 from mockcrm.hubspot.render import record_json, written_json
 from mockcrm.hubspot.schema import ObjectTypeDef
 from mockcrm.hubspot.store import Record
+from mockcrm.hubspot.values import parse_id
 
 LIST_MAX = 100
 
@@ -41,7 +42,9 @@ def apply_associations(
     for assoc in assocs:
         for spec in assoc.types:
             t = store.types[spec.association_type_id]
-            store.add((otype.type_id, rec.id), (t.to_type, int(ref_id(assoc.to.id))), [t.type_id])
+            to_id = parse_id(ref_id(assoc.to.id))
+            assert to_id is not None  # check_associations found the record
+            store.add((otype.type_id, rec.id), (t.to_type, to_id), [t.type_id])
 
 
 def associations_json(
@@ -82,9 +85,9 @@ async def list_page(request: web.Request) -> web.Response:
     otype = object_type(request)
     limit = query_int(request, "limit", 10, 1, LIST_MAX)
     after_raw = request.query.get("after", "")
-    if after_raw and not after_raw.isdigit():
+    after = parse_id(after_raw) if after_raw else 0
+    if after is None:
         raise validation(f"Invalid after value: {after_raw!r}")
-    after = int(after_raw) if after_raw else 0
     results: list[dict[str, object]] = []
     next_id: int | None = None
     for rec in mock.portal.stores[otype.name].iter_from(after, query_bool(request, "archived")):
@@ -104,8 +107,8 @@ async def get_one(request: web.Request) -> web.Response:
     otype = object_type(request)
     key = request.match_info["objectId"]
     id_property = request.query.get("idProperty") or None
-    if query_bool(request, "archived") and not id_property and key.isdigit():
-        rec = mock.portal.stores[otype.name].records.get(int(key))
+    if query_bool(request, "archived") and not id_property and (rid := parse_id(key)) is not None:
+        rec = mock.portal.stores[otype.name].records.get(rid)
         if rec is None:
             raise HubSpotError(404, "OBJECT_NOT_FOUND", "resource not found")
     else:
@@ -143,7 +146,7 @@ async def archive(request: web.Request) -> web.Response:
     mock = mock_of(request)
     otype = object_type(request)
     key = request.match_info["objectId"]
-    rec = mock.portal.find(otype, key) if key.isdigit() else None
+    rec = mock.portal.find(otype, key)
     if rec is not None:  # archiving a missing or already archived record is a no-op, as on HubSpot
         mock.portal.archive(otype, rec)
     return web.Response(status=204)

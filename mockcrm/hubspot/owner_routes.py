@@ -6,6 +6,7 @@ from aiohttp import web
 
 from mockcrm.hubspot.context import mock_of, query_bool, query_int
 from mockcrm.hubspot.errors import json_response, not_found, validation
+from mockcrm.hubspot.values import parse_id
 
 LIST_MAX = 500
 
@@ -15,15 +16,14 @@ async def list_owners(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 100, 1, LIST_MAX)
     archived = query_bool(request, "archived")
     email = request.query.get("email", "").strip().lower()
-    after = request.query.get("after", "")
-    if after and not after.isdigit():
-        raise validation(f"Invalid after value: {after!r}")
+    after_raw = request.query.get("after", "")
+    after = parse_id(after_raw) if after_raw else 0
+    if after is None:
+        raise validation(f"Invalid after value: {after_raw!r}")
     owners = [
         o
         for o in mock.portal.owners
-        if o.archived == archived
-        and (not email or o.email.lower() == email)
-        and (not after or int(o.id) >= int(after))
+        if o.archived == archived and (not email or o.email.lower() == email) and int(o.id) >= after
     ]
     body: dict[str, object] = {"results": [o.to_json() for o in owners[:limit]]}
     if len(owners) > limit:

@@ -16,7 +16,7 @@ from mockcrm.hubspot.owners import Owner, seed_owners
 from mockcrm.hubspot.schema import ObjectTypeDef, PropertyDef, Schema
 from mockcrm.hubspot.standard import fresh_schema
 from mockcrm.hubspot.store import ObjectStore, Record
-from mockcrm.hubspot.values import MAX_STRING, RawValue, normalize
+from mockcrm.hubspot.values import MAX_STRING, RawValue, normalize, parse_id
 
 FIRST_ID = 10_001
 
@@ -69,13 +69,16 @@ class Portal:
             if id_property == "email":
                 key = key.strip().lower()
             return store.by_unique(id_property, key)
-        return store.get_live(int(key)) if key.isdigit() else None
+        rec_id = parse_id(key)
+        return store.get_live(rec_id) if rec_id is not None else None
 
     def must_find(self, otype: ObjectTypeDef, key: str, id_property: str | None = None) -> Record:
         rec = self.find(otype, key, id_property)
         if rec is None:
             raise not_found(
-                "resource not found" if key.isdigit() else "Object not found.  objectId are usually numeric."
+                "resource not found"
+                if parse_id(key) is not None
+                else "Object not found.  objectId are usually numeric."
             )
         return rec
 

@@ -19,7 +19,7 @@ from mockcrm.hubspot.objects import object_type
 from mockcrm.hubspot.render import record_json
 from mockcrm.hubspot.schema import ObjectTypeDef
 from mockcrm.hubspot.store import ObjectStore, Record
-from mockcrm.hubspot.values import as_string, compare_key
+from mockcrm.hubspot.values import as_string, compare_key, parse_id
 
 MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 6, 18
 PAGE_MAX = 200
@@ -115,7 +115,10 @@ def _has_token(raw: str | None, token: str, pattern: re.Pattern[str]) -> bool:
 
 def _association_test(mock: HubSpotMock, otype: ObjectTypeDef, f: Filter) -> Test:
     target = mock.portal.schema.resolve(f.property_name.split(".", 1)[1])
-    key = (target.type_id, int(as_string(f.value) or 0))
+    rec_id = parse_id(as_string(f.value).strip())
+    if rec_id is None:
+        raise validation(f"Invalid record id {f.value!r} for {f.property_name}")
+    key = (target.type_id, rec_id)
     linked = {rid for rid, _ in mock.portal.associations.targets(key, otype.type_id)}
     keep = f.operator.upper() != "NEQ"
     return lambda r: (r.id in linked) == keep
@@ -256,7 +259,8 @@ def _direct_candidates(store: ObjectStore, filters: list[Filter]) -> list[Record
         for raw in f.values if op == "IN" else [f.value]:
             key = as_string(raw).strip()
             if name == "hs_object_id":
-                rec = store.get_live(int(key)) if key.isdigit() else None
+                rec_id = parse_id(key)
+                rec = store.get_live(rec_id) if rec_id is not None else None
             else:
                 rec = store.by_unique(name, key)
             if rec is not None:
@@ -293,9 +297,9 @@ async def search(request: web.Request) -> web.Response:
     if not 0 <= body.limit <= PAGE_MAX:
         raise validation(f"limit must be between 0 and {PAGE_MAX}, got {body.limit}")
     after_text = "" if body.after is None else str(body.after).strip()
-    if after_text and not after_text.isdigit():
+    offset = parse_id(after_text) if after_text else 0
+    if offset is None:
         raise validation(f"Invalid after value: {after_text!r}; it must be an integer")
-    offset = int(after_text) if after_text else 0
     if offset >= RESULT_CAP:
         raise validation(
             f"Search results are limited to {RESULT_CAP} records; "

@@ -19,8 +19,17 @@ from mockcrm.hubspot.standard import OWNER_PROPERTY
 MAX_STRING = 65_536
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DAY_MS = 86_400_000
+_MIN_MS, _MAX_MS = -30_610_224_000_000, 253_402_300_799_999  # 1000-01-01 .. 9999-12-31 (four-digit years)
 
 RawValue = str | int | float | bool | None
+
+
+def parse_id(text: str) -> int | None:
+    """A record id or offset written in ASCII digits, or None. ``str.isdigit`` alone would let
+    through other scripts' digits and numbers too long for ``int()``, both of which raise there."""
+    if 0 < len(text) <= 18 and text.isascii() and text.isdigit():
+        return int(text)
+    return None
 
 
 def as_string(raw: RawValue) -> str:
@@ -49,11 +58,15 @@ def iso_ms(text: str) -> int | None:
 
 
 def time_ms(text: str) -> int | None:
-    """A datetime or date given as epoch ms or ISO 8601, in epoch ms."""
+    """A datetime or date given as epoch ms or ISO 8601, in epoch ms; None outside years 1-9999
+    (four-digit years only) and for anything too long to be a timestamp."""
     t = text.strip()
-    if t.lstrip("-").isdigit():
-        return int(t)
-    return iso_ms(t)
+    number = parse_id(t[1:] if t.startswith("-") else t)
+    if number is not None:
+        ms: int | None = -number if t.startswith("-") else number
+    else:
+        ms = iso_ms(t) if len(t) <= 40 else None  # the cache only ever holds short strings
+    return ms if ms is not None and _MIN_MS <= ms <= _MAX_MS else None
 
 
 @lru_cache(maxsize=4096)
@@ -115,14 +128,14 @@ def _enumeration(prop: PropertyDef, value: str, owners: frozenset[str]) -> str |
 
 def _date(prop: PropertyDef, value: str) -> str | PropertyProblem:
     t = value.strip()
-    if t.isdigit():
-        ms = int(t)
+    ms = parse_id(t)
+    if ms is not None and ms <= _MAX_MS:
         if ms % _DAY_MS:
             return _problem(prop, "INVALID_DATE", f"{value} is at {iso_of(ms)}, which is not midnight!")
         return datetime.fromtimestamp(ms / 1000, tz=UTC).date().isoformat()
     try:
         return date.fromisoformat(t).isoformat()
-    except ValueError:
+    except ValueError:  # also the too-large epoch ms left over from above
         return _problem(prop, "INVALID_DATE", f"{value} was not a valid date")
 
 
