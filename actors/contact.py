@@ -36,7 +36,7 @@ from engine.reconcile import (
 )
 from engine.record_errors import FIXES
 from engine.settings import ContactsSettings
-from engine.store_types import ClearError, Link, PutError, PutLink, StoreOp, SyncError
+from engine.store_types import ClearError, DeleteLink, Link, PutError, PutLink, StoreOp, SyncError
 from engine.summary import Conflict, Summary
 
 ID_PROPERTY = {"Contact": "salesforcecontactid", "Lead": "salesforceleadid"}
@@ -72,7 +72,9 @@ class ContactActor:
             try:
                 if change.system == "hubspot":
                     await self._from_hubspot(change)
-                elif not change.deleted:
+                elif change.deleted:
+                    await self._deleted_in_salesforce(change)
+                else:
                     await self._from_salesforce(change)
             except RecordError as exc:
                 await self._fail(change.system, change.record_id, exc)
@@ -177,6 +179,21 @@ class ContactActor:
                 return  # archived in HubSpot: a HubSpot delete never deletes in Salesforce (R-CON-4)
             hs = self._hs_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
             await self._sync_pair(link, hs, change.values)
+
+    async def _deleted_in_salesforce(self, change: Change) -> None:
+        """R-CON-3: delete the HubSpot contact, or do nothing — either way the pair is unlinked, so
+        a later HubSpot edit finds (or makes) a live Salesforce record instead of a dead one."""
+        link = await self.io.links_by_sf.submit(change.record_id)
+        if link is None:
+            return
+        async with self.locks.hold(link.key):
+            link = await self.io.links_by_sf.submit(change.record_id)
+            if link is None:
+                return
+            if self.settings.on_salesforce_delete == "delete" and link.hubspot_id:
+                await self.io.hs_archive.submit(link.hubspot_id)
+                self.summary.deleted.hubspot += 1
+            await self.io.store.commit([DeleteLink(link.key)])
 
     async def _link_new_salesforce(self, sf_type: str, sf: SfRecord, email: str) -> None:
         hs_obj = await self.io.hs_by_email.submit(email) if email else None

@@ -55,6 +55,7 @@ class ContactIO:
         self.hs_by_id: Batcher[str, HubSpotObject | None] = self._batcher(self._hs_by_id, hs_size)
         self.hs_by_email: Batcher[str, HubSpotObject | None] = self._batcher(self._hs_by_email, hs_size)
         self.hs_update: Batcher[HsWrite, HubSpotObject] = self._batcher(self._hs_update, hs_size)
+        self.hs_archive: Batcher[str, None] = self._batcher(self._hs_archive, hs_size)
         self.hs_upsert: dict[str, Batcher[HsWrite, HubSpotObject]] = {
             prop: self._batcher(self._hs_upserter(prop), hs_size)
             for prop in ("salesforcecontactid", "salesforceleadid")
@@ -98,6 +99,10 @@ class ContactIO:
     async def _hs_update(self, items: Sequence[HsWrite]) -> list[HubSpotObject | BaseException]:
         result = await self._split_on_400(items, lambda part: self.hs.batch_update("contacts", part))
         return _match_hubspot(items, result, key=lambda r: r.id)
+
+    async def _hs_archive(self, ids: Sequence[str]) -> list[BaseException | None]:
+        await self.hs.batch_archive("contacts", list(dict.fromkeys(ids)))
+        return [None] * len(ids)
 
     def _hs_upserter(self, prop: str) -> Any:
         async def flush(items: Sequence[HsWrite]) -> list[HubSpotObject | BaseException]:

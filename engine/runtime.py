@@ -20,7 +20,7 @@ from actors.contact import ID_PROPERTY, ContactActor
 from actors.contact_io import ContactIO
 from actors.owners import OwnerDirectory
 from actors.router import Router
-from actors.sources import HubSpotSource, SalesforceSource
+from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource
 from actors.stream import Change, ChangeStream, Ticket
 from engine.budget import AllotmentExhausted, Budget, burst_limiter
 from engine.canonical import parse_timestamp_ms
@@ -131,6 +131,11 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
             ChangeStream(f"salesforce:{t}", SalesforceSource(salesforce, t, list(sf_fields[t])), store)
             for t in SF_OBJECTS
         ]
+        # Deletes unlink the pair even under do_nothing, so the delete log is always read.
+        streams += [
+            ChangeStream(f"salesforce:{t}:deleted", SalesforceDeletedSource(salesforce, t), store)
+            for t in SF_OBJECTS
+        ]
         for stream in streams:
             await stream.load(initial_ms=await _newest_stamp(stream.name, hubspot, salesforce))
         yield Engine(
@@ -163,6 +168,8 @@ async def _newest_stamp(stream: str, hubspot: HubSpotClient, salesforce: Salesfo
     in the very same timestamp unit as that newest record — one second in Salesforce — is taken
     for an existing one.)"""
     system, _, obj = stream.partition(":")
+    if obj.endswith(":deleted"):
+        return int(time.time() * 1000)  # the delete log has no query; its entries carry Salesforce's clock
     if system == "salesforce":
         page = await salesforce.query(
             f"SELECT SystemModstamp FROM {obj} ORDER BY SystemModstamp DESC LIMIT 1"

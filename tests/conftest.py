@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -13,12 +12,6 @@ from mockcrm.server import MocksInThread, running_mocks
 def anyio_backend() -> str:
     # aiohttp and aiolimiter are asyncio-only.
     return "asyncio"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function):
-            item.add_marker(pytest.mark.anyio)
 
 
 def mock_config(**overrides: object) -> MockConfig:

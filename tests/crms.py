@@ -67,6 +67,12 @@ class Crms:
     async def hs_update(self, hs_id: str, **props: str) -> None:
         await self._hs_call("PATCH", f"/crm/v3/objects/contacts/{hs_id}", {"properties": props})
 
+    async def hs_delete(self, hs_id: str) -> None:
+        await self._hs_call("DELETE", f"/crm/v3/objects/contacts/{hs_id}")
+
+    async def sf_delete(self, sobject: str, sf_id: str) -> None:
+        await self._sf_call("DELETE", f"/sobjects/{sobject}/{sf_id}")
+
     async def hs_get(self, hs_id: str, *props: str) -> dict[str, Any]:
         q = "&".join(f"properties={p}" for p in props)
         return dict((await self._hs_call("GET", f"/crm/v3/objects/contacts/{hs_id}?{q}"))["properties"])

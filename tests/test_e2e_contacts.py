@@ -186,3 +186,25 @@ async def test_salesforce_to_hubspot_do_nothing(crms: Crms, tmp_path: Path) -> N
     summary = await sync(settings)
     assert summary.created.hubspot == 0
     assert await crms.hs_all() == []
+
+
+@pytest.mark.parametrize("on_delete", ["delete", "do_nothing"])
+async def test_salesforce_delete_setting_and_hubspot_deletes_never_delete(
+    crms: Crms, tmp_path: Path, on_delete: str
+) -> None:
+    settings = engine_settings(crms.ep, tmp_path / "state.db", on_salesforce_delete=on_delete)
+    await sync(settings)
+    gone = await crms.hs_create(email="gone@example.com", lastname="Gone")
+    kept = await crms.hs_create(email="kept@example.com", lastname="Kept")
+    await sync(settings)
+    by_hs = {c["HubSpot_Id__c"]: c["Id"] for c in await crms.sf_all("Contact")}
+
+    await crms.sf_delete("Contact", by_hs[gone])
+    await crms.hs_delete(kept)  # R-CON-4: never deletes in Salesforce
+    summary = await sync(settings)
+    live = {h["id"] for h in await crms.hs_all() if not h.get("archived")}
+    if on_delete == "delete":
+        assert gone not in live and summary.deleted.hubspot == 1
+    else:
+        assert gone in live and summary.deleted.hubspot == 0
+    assert [c["Id"] for c in await crms.sf_all("Contact")] == [by_hs[kept]]
