@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hubspot.crm.contacts import ApiException
+from hubspot.crm.contacts import ApiException, PublicObjectSearchRequest
 
 from tests.test_hubspot_support import call, client, hubspot_mocks, watchdog
 
@@ -50,10 +50,12 @@ def test_daily_limit_and_its_reset() -> None:
             status, _, headers = call(hs, "GET", LIST)
             assert status == 200 and headers["X-HubSpot-RateLimit-Daily-Remaining"] == str(expected)
             assert headers["X-HubSpot-RateLimit-Daily"] == "3"
-        status, body, headers = call(hs, "GET", LIST)
-        assert status == 429 and body["policyName"] == "DAILY"
-        assert body["message"] == "You have reached your daily limit."
-        assert headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
+        with pytest.raises(ApiException) as err:
+            client(hs).crm.contacts.basic_api.get_page()
+        assert err.value.status == 429
+        body = json.loads(err.value.body)
+        assert body["policyName"] == "DAILY" and body["message"] == "You have reached your daily limit."
+        assert err.value.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
         status, body, _ = call(hs, "POST", SEARCH, {})
         assert status == 429 and body["policyName"] == "DAILY"
         assert call(hs, "POST", "/__mock/clock", {"advance_s": 86_400})[0] == 200
@@ -68,8 +70,11 @@ def test_search_has_its_own_per_second_limit() -> None:
             assert (
                 "X-HubSpot-RateLimit-Daily-Remaining" in headers and "X-HubSpot-RateLimit-Max" not in headers
             )
-        status, body, headers = call(hs, "POST", SEARCH, {})
-        assert status == 429
+        with pytest.raises(ApiException) as err:
+            client(hs).crm.contacts.search_api.do_search(PublicObjectSearchRequest(limit=1))
+        assert err.value.status == 429
+        body = json.loads(err.value.body)
+        headers = err.value.headers
         assert set(body) == {"status", "message", "correlationId", "category"}
         assert (
             body["category"] == "RATE_LIMITS" and body["message"] == "You have reached your secondly limit."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from hubspot.crm.contacts import (
@@ -244,3 +245,13 @@ def test_unauthorized(hs: MockEndpoints) -> None:
     )
     status, _, _ = call(hs, "GET", "/crm/v3/objects/contacts", token=" ")
     assert status == 401
+
+
+def test_timestamps_follow_the_mock_clock(hs: MockEndpoints) -> None:
+    _, before, _ = call(hs, "GET", "/__mock/clock")
+    assert call(hs, "POST", "/__mock/clock", {"offset_s": 3600})[0] == 200  # the CRM runs an hour ahead
+    status, made, _ = call(hs, "POST", "/crm/v3/objects/deals", {"properties": {"dealname": "Skewed"}})
+    assert status == 201
+    stamp = datetime.fromisoformat(made["updatedAt"]).timestamp() * 1000
+    assert stamp - before["now_ms"] >= 3_600_000
+    assert made["properties"]["hs_lastmodifieddate"] == made["updatedAt"]
