@@ -38,6 +38,7 @@ def test_burst_limit_headers_and_429_body() -> None:
         assert err.value.status == 429
         body = json.loads(err.value.body)
         assert body["policyName"] == "TEN_SECONDLY_ROLLING" and body["errorType"] == "RATE_LIMIT"
+        assert err.value.headers["X-HubSpot-Correlation-Id"] == body["correlationId"]
         assert body["message"] == "You have reached your ten_secondly_rolling limit."
         assert set(err.value.headers) >= BURST_HEADERS
         assert call(hs, "POST", "/__mock/clock", {"advance_s": 10})[0] == 200

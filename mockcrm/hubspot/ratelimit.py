@@ -50,9 +50,14 @@ def burst_headers(mock: HubSpotMock) -> dict[str, str]:
     }
 
 
+def too_many(body: dict[str, object], headers: dict[str, str]) -> web.Response:
+    """A 429 whose correlation header matches its body."""
+    return json_response(body, status=429, headers=headers, cid=str(body["correlationId"]))
+
+
 def storm_response(mock: HubSpotMock) -> web.StreamResponse:
     """An injected 429 storm looks like the real ten-secondly limit."""
-    return json_response(burst_limit_body("TEN_SECONDLY_ROLLING"), status=429, headers=burst_headers(mock))
+    return too_many(burst_limit_body("TEN_SECONDLY_ROLLING"), burst_headers(mock))
 
 
 def make_middleware(mock: HubSpotMock) -> Handler:
@@ -66,15 +71,13 @@ def make_middleware(mock: HubSpotMock) -> Handler:
         search = is_search(request)
         if private and limits.daily.exhausted():
             headers = daily_headers(mock) if search else {**daily_headers(mock), **burst_headers(mock)}
-            return json_response(burst_limit_body("DAILY"), status=429, headers=headers)
+            return too_many(burst_limit_body("DAILY"), headers)
         if search:
             if not limits.search.try_acquire():
-                return json_response(
-                    search_limit_body(), status=429, headers=daily_headers(mock) if private else {}
-                )
+                return too_many(search_limit_body(), daily_headers(mock) if private else {})
         elif not limits.burst.try_acquire():
             headers = {**daily_headers(mock), **burst_headers(mock)} if private else burst_headers(mock)
-            return json_response(burst_limit_body("TEN_SECONDLY_ROLLING"), status=429, headers=headers)
+            return too_many(burst_limit_body("TEN_SECONDLY_ROLLING"), headers)
         if private:
             limits.daily.record()
         if not search:
