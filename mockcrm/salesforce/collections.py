@@ -168,11 +168,21 @@ class CollectionHandlers:
             )
         body = self._body(call)
         org = self.org
+        ext = fd.name
+        ext_lower = ext.lower()
+
+        def ext_key(rec: dict[str, Any]) -> str | None:
+            """The key under which a record carries the external id (any case), or None."""
+            if ext in rec:
+                return ext
+            return next((k for k in rec if k.lower() == ext_lower), None)
+
         seen: dict[str, int] = {}
         for rec in body.records:
-            v = next((rec[k] for k in rec if k.lower() == fd.name.lower()), None)
-            if v is not None:
-                seen[str(v).lower()] = seen.get(str(v).lower(), 0) + 1
+            key = ext_key(rec)
+            if key is not None and rec[key] is not None:
+                norm = str(rec[key]).lower()
+                seen[norm] = seen.get(norm, 0) + 1
         created_flags: list[dict[str, Any]] = []
 
         def preparer(rec: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -181,7 +191,8 @@ class CollectionHandlers:
                 raise SalesforceError.one(
                     400, "INVALID_TYPE", "All records of an upsert must be of the URL's type"
                 )
-            value = next((rec[k] for k in rec if k.lower() == fd.name.lower()), None)
+            key = ext_key(rec)
+            value = None if key is None else rec[key]
             if value is None:
                 created_flags.append({})
                 return lambda _p: [RecordError("MISSING_ARGUMENT", f"{fd.name} not specified", [])]
@@ -201,11 +212,15 @@ class CollectionHandlers:
                 match = None
             created_flags.append({"created": match is None})
             if match is None:
-                values = {k: v for k, v in rec.items() if fd.name != "Id" or k.lower() != "id"}
+                # Creating by Id (an unknown or deleted one) drops the Id; otherwise the record as is.
+                values = {k: v for k, v in rec.items() if k.lower() != "id"} if ext == "Id" else rec
                 return lambda pending: writes.prepare_create(org, table, values, pending)
             rid = str(table.records[match]["Id"])
-            values = {k: v for k, v in rec.items() if k.lower() != fd.name.lower()}
-            return lambda pending: writes.prepare_update(org, table, rid, values, pending, skip_id=True)
+            values = dict(rec)
+            del values[key]  # type: ignore[arg-type]
+            return lambda pending: writes.prepare_update(
+                org, table, rid, values, pending, skip_id=True, known15=match
+            )
 
         preparers = [preparer(r) for r in body.records]
         return self._run(preparers, body.all_or_none, extra=created_flags)

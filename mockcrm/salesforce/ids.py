@@ -17,16 +17,20 @@ _ID_RE = re.compile(r"[0-9A-Za-z]{15}(?:[A-Z0-5]{3})?")
 _POD = "4S0"
 
 
+# Upper-case letters to "1", every other character to "0": a chunk's flags become a binary number.
+_FLAG_BITS = str.maketrans(
+    {**dict.fromkeys(_BASE62, "0"), **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "1")}
+)
+
+
 def checksum(id15: str) -> str:
-    """The 3-character suffix that makes ``id15`` case-insensitively unique (reference B11)."""
-    out = []
-    for chunk in range(3):
-        flags = 0
-        for j in range(5):
-            if "A" <= id15[chunk * 5 + j] <= "Z":
-                flags |= 1 << j
-        out.append(_SUFFIX[flags])
-    return "".join(out)
+    """The 3-character suffix that makes ``id15`` case-insensitively unique (reference B11).
+
+    For each 5-character chunk, bit j is set when character j is upper case; the 5-bit number
+    indexes ``A-Z0-5``. Computed with ``str.translate`` because every id from a client is checked.
+    """
+    bits = id15.translate(_FLAG_BITS)
+    return _SUFFIX[int(bits[4::-1], 2)] + _SUFFIX[int(bits[9:4:-1], 2)] + _SUFFIX[int(bits[14:9:-1], 2)]
 
 
 def to18(id15: str) -> str:

@@ -131,9 +131,11 @@ def prepare_update(
     values: Mapping[str, object],
     pending: Pending | None = None,
     skip_id: bool = False,
+    known15: str | None = None,
 ) -> Prepared | list[RecordError]:
+    """``known15``: the caller already resolved the id (an upsert match), so it is not re-parsed."""
     obj = table.sobject
-    k = key15(record_id)
+    k = known15 or key15(record_id)
     if k is None or record_id[:3] != obj.key_prefix:
         return [
             RecordError("MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}", ["Id"])
