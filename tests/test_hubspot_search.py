@@ -182,6 +182,16 @@ def test_ten_thousand_result_cap() -> None:
         assert out["paging"]["next"]["after"] == "10000"
         status, err, _ = call(hs, "POST", path, {"limit": 200, "after": out["paging"]["next"]["after"]})
         assert status == 400 and err["category"] == "VALIDATION_ERROR"
+        # The same through the last-modified index (the incremental-sync query).
+        since = {
+            "filterGroups": [{"filters": [f("hs_lastmodifieddate", "GTE", "0")]}],
+            "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "DESCENDING"}],
+            "limit": 200,
+        }
+        status, out, _ = call(hs, "POST", path, {**since, "after": "9900"})
+        assert status == 200 and out["total"] == 10_050 and len(out["results"]) == 100
+        assert out["paging"]["next"]["after"] == "10000"
+        assert call(hs, "POST", path, {**since, "after": "10000"})[0] == 400
 
 
 def test_lookups_on_unique_properties_and_ids() -> None:
