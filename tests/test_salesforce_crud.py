@@ -267,3 +267,18 @@ def test_deleting_an_account_cascades_to_its_contacts_and_opportunities(fresh_sf
         sf.Opportunity.get(opp)
     with pytest.raises(SalesforceResourceNotFound):
         sf.OpportunityContactRole.get(role)
+
+
+def test_replication_windows_are_checked(fresh_sf: SF) -> None:
+    _, ep = fresh_sf
+    now = datetime.now(UTC)
+    old = (now - timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    end = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for kind, days in (("updated", 31), ("deleted", 16)):
+        start = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        resp = raw(ep, "GET", f"/services/data/v59.0/sobjects/Account/{kind}/?start={start}&end={end}")
+        assert resp.status_code == 400 and resp.json()[0]["errorCode"] == "INVALID_REPLICATION_DATE"
+    backwards = raw(ep, "GET", f"/services/data/v59.0/sobjects/Account/updated/?start={end}&end={old}")
+    assert backwards.status_code == 400
+    fine = raw(ep, "GET", f"/services/data/v59.0/sobjects/Account/deleted/?start={end}&end={end}")
+    assert fine.status_code == 200 and fine.json()["deletedRecords"] == []
