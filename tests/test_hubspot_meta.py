@@ -280,3 +280,15 @@ def test_datetime_filters_accept_epoch_ms_and_iso(hs: MockEndpoints) -> None:
         assert status == 200 and [r["id"] for r in out["results"]] == [made], value
     status, err, _ = call(hs, "POST", "/crm/v3/objects/deals", {"properties": {"closedate": "next tuesday"}})
     assert status == 400 and err["errors"][0]["code"] == "INVALID_DATETIME"
+
+
+def test_pipelines_match_the_stage_properties(hs: MockEndpoints) -> None:
+    api = client(hs).crm.pipelines.pipelines_api
+    for otype, prop in (("deals", "dealstage"), ("tickets", "hs_pipeline_stage")):
+        pipelines = api.get_all(otype).results
+        assert len(pipelines) == 1
+        options = client(hs).crm.properties.core_api.get_by_name(otype, prop).options
+        assert [s.id for s in pipelines[0].stages] == [o.value for o in options]
+        assert api.get_by_id(otype, pipelines[0].id).label == pipelines[0].label
+    assert call(hs, "GET", "/crm/v3/pipelines/deals/nope")[0] == 404
+    assert call(hs, "GET", "/crm/v3/pipelines/contacts")[0] == 400

@@ -15,7 +15,16 @@ from loguru import logger
 from mockcrm.config import MockConfig
 from mockcrm.control import add_common_control_routes
 from mockcrm.faults import CONTROL_PREFIX, FaultInjector, Handler
-from mockcrm.hubspot import association_routes, auth, batch, objects, owner_routes, properties, search
+from mockcrm.hubspot import (
+    association_routes,
+    auth,
+    batch,
+    objects,
+    owner_routes,
+    pipelines,
+    properties,
+    search,
+)
 from mockcrm.hubspot.context import MOCK_KEY, HubSpotMock
 from mockcrm.hubspot.control import add_control_routes
 from mockcrm.hubspot.errors import HubSpotError, server_error
@@ -75,7 +84,7 @@ def create_app(config: MockConfig) -> web.Application:
         client_max_size=MAX_BODY_BYTES,
     )
     app[MOCK_KEY] = mock
-    for module in (objects, batch, search, properties, association_routes, owner_routes, auth):
+    for module in (objects, batch, search, properties, pipelines, association_routes, owner_routes, auth):
         module.add_routes(app)
     add_common_control_routes(
         app,
