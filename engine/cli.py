@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 import msgspec
 
 from mockcrm.config import DEFAULT_HUBSPOT_TOKEN, DEFAULT_SALESFORCE_TOKEN, MockConfig
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 
 def _mock_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,15 +94,25 @@ async def _run_until_idle(settings: object) -> int:
     return 3 if summary.paused else 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    from engine.errors import AuthFailed, ConfigError, StateFileError
+def _settings(args: argparse.Namespace) -> Settings | None:
+    """Settings, or None after a one-line config error on stderr (the caller exits 2)."""
+    from engine.errors import ConfigError
     from engine.mapping import MappingError
     from engine.settings import load_settings
 
     try:
-        settings = load_settings(args.config)
+        return load_settings(args.config)
     except (ConfigError, MappingError) as exc:
         sys.stderr.write(f"crmsync: config error: {exc}\n")
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from engine.errors import AuthFailed, StateFileError
+    from engine.mapping import MappingError
+
+    settings = _settings(args)
+    if settings is None:
         return 2
     _setup_logging(settings.tuning.log_level, args.log_json)
     if not args.until_idle:
@@ -114,17 +128,62 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
 
+def _health_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("health", help="API calls against the allotments, and sync errors by type")
+    p.add_argument("--config", default=None, help="TOML config file (CRMSYNC_* variables override it)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p = sub.add_parser("errors", help="every sync error with its record, message and how to fix it")
+    p.add_argument("--config", default=None, help="TOML config file (CRMSYNC_* variables override it)")
+
+
+def _health(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from engine.errors import StateFileError
+    from engine.health import errors_view, health_view, read_errors, read_health
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    try:
+        if args.command == "errors":
+            view = errors_view(anyio.run(read_errors, settings, backend="asyncio"))
+        else:
+            health = anyio.run(read_health, settings, backend="asyncio")
+            if args.json:
+                sys.stdout.write(msgspec.json.encode(health).decode() + "\n")
+                return 0
+            view = health_view(health)
+    except StateFileError as exc:
+        sys.stderr.write(f"crmsync: {exc}\n")
+        return 1
+    Console().print(view)
+    return 0
+
+
+def _demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub.add_parser("demo", help="sync a small story between two in-process mock CRMs and explain it")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="crmsync", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _mock_parser(sub)
     _run_parser(sub)
+    _health_parsers(sub)
+    _demo_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "mock":
         anyio.run(_serve_mocks, _mock_config(args), backend="asyncio")
         return 0
     if args.command == "run":
         return _run(args)
+    if args.command in ("health", "errors"):
+        return _health(args)
+    if args.command == "demo":
+        from engine.demo import main as demo_main
+
+        return demo_main()
     parser.error(f"unknown command {args.command}")
     return 2
 

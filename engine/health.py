@@ -1,0 +1,230 @@
+"""Sync health (SPEC §8, §9): API calls per system against the allotments, and the sync errors.
+
+``crmsync health`` and ``crmsync errors`` read the state file *read-only* and without its lock, so
+they work while ``crmsync run`` holds it, never create a state file and never migrate one. Calls
+in the last 24 h come from the API ledger the budget writes before every call; "limited by
+Salesforce" is the org's ``DailyApiRequests`` from ``/limits`` (None when it cannot be read).
+Nothing here ever puts a token into its output or its error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import quote as urlquote
+
+import aiohttp
+import aiosqlite
+import anyio
+import msgspec
+from rich.console import Group, RenderableType
+from rich.table import Table
+
+from engine.budget import WINDOW_MINUTES
+from engine.errors import StateFileError
+from engine.http import ssl_context
+from engine.settings import Settings
+from engine.store import StateStore
+from engine.store_schema import SCHEMA_VERSION
+from engine.store_types import SyncErrorRow
+
+LIMITS_TIMEOUT_S = 10.0
+
+
+class HubSpotHealth(msgspec.Struct, kw_only=True):
+    calls_24h: int
+    allotment: int
+    remaining: int
+
+
+class SalesforceHealth(msgspec.Struct, kw_only=True):
+    calls_24h: int
+    allotment: int
+    limited_by_salesforce: int | None
+    """The org's DailyApiRequests Max, shared by every integration; None when /limits is unreachable."""
+    remaining: int
+
+
+class ErrorGroup(msgspec.Struct, kw_only=True):
+    errors: int
+    records: int
+
+
+class ErrorsHealth(msgspec.Struct, kw_only=True):
+    total: int
+    by_type: dict[str, ErrorGroup]
+
+
+class Health(msgspec.Struct, kw_only=True):
+    """Field order is the documented ``crmsync health --json`` shape."""
+
+    hubspot: HubSpotHealth
+    salesforce: SalesforceHealth
+    errors: ErrorsHealth
+
+
+class OrgLimit(msgspec.Struct, frozen=True):
+    Max: int
+    Remaining: int
+
+
+class _Limits(msgspec.Struct, frozen=True):
+    DailyApiRequests: OrgLimit
+
+
+_limits = msgspec.json.Decoder(_Limits)
+
+
+async def open_read_only(path: str | Path) -> StateStore:
+    """The state file for reading only: no lock, no migration, never created."""
+    path = str(path)
+    if not await anyio.Path(path).is_file():
+        raise StateFileError(path, "does not exist (crmsync run creates it)")
+    try:
+        db = await aiosqlite.connect(f"file:{urlquote(path)}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StateFileError(path, f"cannot be opened for reading ({exc})") from exc
+    try:
+        await _check_version(db, path)
+    except BaseException:
+        await db.close()
+        raise
+    # StateStore closes the fd it is given; a reader holds no lock, so it gets one of its own.
+    return StateStore(path, db, os.open(os.devnull, os.O_RDONLY), 0.0)
+
+
+async def _check_version(db: aiosqlite.Connection, path: str) -> None:
+    try:
+        async with db.execute("SELECT value FROM meta WHERE key = 'schema_version'") as cur:
+            row = await cur.fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StateFileError(path, f"is not a usable crmsync state file ({exc})") from exc
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise StateFileError(
+            path, f"was written by a newer crmsync (schema {version}; this one knows {SCHEMA_VERSION})"
+        )
+    if version < SCHEMA_VERSION:
+        raise StateFileError(path, f"has schema {version}; run crmsync run once to upgrade it")
+
+
+async def salesforce_org_limit(settings: Settings) -> OrgLimit | None:
+    """DailyApiRequests from ``/limits``, or None when Salesforce cannot be asked (never raises)."""
+    sf = settings.salesforce
+    url = f"{sf.instance_url.rstrip('/')}/services/data/v{sf.api_version}/limits"
+    headers = {"Authorization": f"Bearer {sf.token}", "Accept": "application/json"}
+    try:
+        ssl = ssl_context(sf.ca_file)
+        timeout = aiohttp.ClientTimeout(total=LIMITS_TIMEOUT_S)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(url, headers=headers, ssl=ssl) as resp,
+        ):
+            if resp.status != 200:
+                return None
+            return _limits.decode(await resp.read()).DailyApiRequests
+    except (aiohttp.ClientError, TimeoutError, OSError, msgspec.DecodeError, ValueError):
+        return None
+
+
+def group_errors(rows: Iterable[SyncErrorRow]) -> ErrorsHealth:
+    """Per type: stored errors, and the distinct records they concern."""
+    errors: dict[str, int] = {}
+    records: dict[str, set[tuple[str, str, str]]] = {}
+    for row in rows:
+        errors[row.error_type] = errors.get(row.error_type, 0) + 1
+        records.setdefault(row.error_type, set()).add((row.object, row.system, row.record_id))
+    by_type = {t: ErrorGroup(errors=n, records=len(records[t])) for t, n in sorted(errors.items())}
+    return ErrorsHealth(total=sum(errors.values()), by_type=by_type)
+
+
+async def read_health(settings: Settings, *, now: float | None = None, ask_salesforce: bool = True) -> Health:
+    minute = int((time.time() if now is None else now) // 60)
+    since = minute - WINDOW_MINUTES + 1  # the same rolling window the budget keeps
+    store = await open_read_only(settings.state.path)
+    try:
+        hs_calls = await store.api_calls_since("hubspot", since)
+        sf_calls = await store.api_calls_since("salesforce", since)
+        errors = group_errors(await store.sync_errors())
+    finally:
+        await store.close()
+    org = await salesforce_org_limit(settings) if ask_salesforce else None
+    hs_allot = settings.hubspot.daily_api_allotment
+    sf_allot = settings.salesforce.daily_api_allotment
+    sf_left = sf_allot - sf_calls
+    if org is not None:
+        sf_left = min(sf_left, org.Remaining)  # other integrations spend the org's calls too
+    return Health(
+        hubspot=HubSpotHealth(calls_24h=hs_calls, allotment=hs_allot, remaining=max(0, hs_allot - hs_calls)),
+        salesforce=SalesforceHealth(
+            calls_24h=sf_calls,
+            allotment=sf_allot,
+            limited_by_salesforce=org.Max if org is not None else None,
+            remaining=max(0, sf_left),
+        ),
+        errors=errors,
+    )
+
+
+async def read_errors(settings: Settings) -> list[SyncErrorRow]:
+    store = await open_read_only(settings.state.path)
+    try:
+        return await store.sync_errors()
+    finally:
+        await store.close()
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def _utc(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms / 1000))
+
+
+def health_view(health: Health) -> RenderableType:
+    api = Table(title="API calls, rolling 24 h", title_justify="left")
+    for column in ("System", "Used (24 h)", "Allotment", "Limited by Salesforce", "Remaining"):
+        api.add_column(column, justify="left" if column == "System" else "right")
+    hs, sf = health.hubspot, health.salesforce
+    api.add_row("HubSpot", f"{hs.calls_24h:,}", f"{hs.allotment:,}", "—", f"{hs.remaining:,}")
+    limited = "unknown" if sf.limited_by_salesforce is None else f"{sf.limited_by_salesforce:,}"
+    api.add_row("Salesforce", f"{sf.calls_24h:,}", f"{sf.allotment:,}", limited, f"{sf.remaining:,}")
+    errors = Table(title=f"Sync errors: {health.errors.total}", title_justify="left")
+    errors.add_column("Type")
+    errors.add_column("Errors", justify="right")
+    errors.add_column("Records", justify="right")
+    for name, group in health.errors.by_type.items():
+        errors.add_row(name, str(group.errors), str(group.records))
+    if not health.errors.by_type:
+        errors.add_row("(none)", "0", "0")
+    return Group(api, "", errors)
+
+
+def errors_view(rows: list[SyncErrorRow]) -> RenderableType:
+    table = Table(title=f"Sync errors: {len(rows)}", title_justify="left", show_lines=True)
+    for column in (
+        "System",
+        "Record",
+        "Type",
+        "Message",
+        "How to fix",
+        "Attempts",
+        "First seen",
+        "Last seen",
+    ):
+        table.add_column(column, justify="right" if column == "Attempts" else "left")
+    for e in rows:
+        table.add_row(
+            e.system,
+            f"{e.object} {e.record_id}",
+            e.error_type,
+            e.message,
+            e.fix,
+            str(e.attempts),
+            _utc(e.first_seen_ms),
+            _utc(e.last_seen_ms),
+        )
+    return table
