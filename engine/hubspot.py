@@ -82,10 +82,48 @@ class _Owners(msgspec.Struct, frozen=True):
     paging: _Paging | None = None
 
 
+class PropertyOption(msgspec.Struct, frozen=True):
+    label: str = ""
+    value: str = ""
+    hidden: bool = False
+
+
+class PropertyModification(msgspec.Struct, frozen=True):
+    readOnlyValue: bool = False
+
+
+class Property(msgspec.Struct, frozen=True):
+    """One property definition from ``GET /crm/v3/properties/{objectType}``.
+
+    ``type`` is the stored type (string, number, date, datetime, enumeration, bool), ``fieldType``
+    the UI type R-MAP-7 speaks of; ``referencedObjectType`` is ``"OWNER"`` for "HubSpot user"
+    properties.
+    """
+
+    name: str
+    type: str
+    fieldType: str
+    options: list[PropertyOption] = msgspec.field(default_factory=list)
+    calculated: bool = False
+    modificationMetadata: PropertyModification | None = None
+    referencedObjectType: str | None = None
+
+    @property
+    def read_only(self) -> bool:
+        """HubSpot refuses writes to its value (calculated or system-maintained)."""
+        meta = self.modificationMetadata
+        return self.calculated or (meta is not None and meta.readOnlyValue)
+
+
+class _Properties(msgspec.Struct, frozen=True):
+    results: list[Property]
+
+
 _page = msgspec.json.Decoder(Page)
 _batch = msgspec.json.Decoder(BatchResult)
 _error = msgspec.json.Decoder(HubSpotError)
 _owners = msgspec.json.Decoder(_Owners)
+_properties = msgspec.json.Decoder(_Properties)
 _encode = msgspec.json.encode
 
 
@@ -234,6 +272,11 @@ class HubSpotClient:
             after = page.paging.next.after if page.paging and page.paging.next else None
             if after is None:
                 return out
+
+    async def properties(self, object_type: str) -> list[Property]:
+        """Every (unarchived) property definition of an object type; one call, not paged."""
+        response = await self.http.request("GET", f"/crm/v3/properties/{object_type}")
+        return _properties.decode(self._ok(response, "properties")).results
 
     async def _batch_call(self, object_type: str, op: str, body: object) -> BatchResult:
         """A batch call; a 400 for the whole batch comes back as one error with no ids, for the

@@ -28,6 +28,7 @@ from engine.http import HttpClient, make_session
 from engine.hubspot import HubSpotClient, HubSpotPolicy, last_modified_property
 from engine.mapping import FieldMapping, default_contact_mappings, validate_mappings
 from engine.salesforce import SalesforceClient, SalesforcePolicy
+from engine.schema_check import check_contact_mappings
 from engine.settings import Settings
 from engine.store import StateStore
 from engine.summary import Summary
@@ -100,6 +101,9 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
             settings.salesforce.api_version,
         )
         mappings = contact_mappings(settings)
+        mappings = await check_contact_mappings(
+            hubspot, salesforce, mappings, external_id_field=settings.contacts.external_id_field
+        )
         hs_props = sorted(
             {m.hubspot for ms in mappings.values() for m in ms}
             | {"email", *ID_PROPERTY.values(), "lastmodifieddate"}

@@ -60,6 +60,12 @@ class Deleted(msgspec.Struct, frozen=True):
     earliestDateAvailable: str | None = None
 
 
+class PicklistValue(msgspec.Struct, frozen=True):
+    value: str
+    label: str = ""
+    active: bool = True
+
+
 class FieldDescribe(msgspec.Struct, frozen=True):
     name: str
     type: str
@@ -70,6 +76,9 @@ class FieldDescribe(msgspec.Struct, frozen=True):
     externalId: bool = False
     unique: bool = False
     length: int = 0
+    picklistValues: list[PicklistValue] = msgspec.field(default_factory=list)
+    restrictedPicklist: bool = False
+    referenceTo: list[str] = msgspec.field(default_factory=list)
 
 
 class Describe(msgspec.Struct, frozen=True):
