@@ -178,8 +178,13 @@ def _kind(
                 f"{prop.fieldType!r} property and a Salesforce {field.type!r} field"
             )
         return m.kind
+    # A HubSpot calculation property is a number (or text) to R-MAP-7; being read only, the
+    # writability check below keeps it to rules that never write HubSpot.
+    field_type = prop.fieldType
+    if field_type == "calculation_equation":
+        field_type = "number" if prop.type == "number" else "text"
     try:
-        return kind_for_types(prop.fieldType, field.type, prop.type)
+        return kind_for_types(field_type, field.type, prop.type)
     except MappingError as exc:
         if standard_kind is not None:
             # A built-in mapping (HubSpot's own defaults, R-MAP-10) is not held to the editor's

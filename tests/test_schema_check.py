@@ -17,7 +17,7 @@ from engine.budget import Budget
 from engine.cli import main
 from engine.http import HttpClient, make_session
 from engine.hubspot import HubSpotClient, HubSpotPolicy, Property
-from engine.mapping import FieldKind, FieldMapping, MappingError
+from engine.mapping import FieldKind, FieldMapping, MappingError, SyncRule
 from engine.runtime import contact_mappings, sync_until_idle
 from engine.salesforce import (
     Describe,
@@ -271,6 +271,19 @@ async def formula_setup(crms: Crms, tmp_path: Path) -> Settings:
     settings = engine_settings(crms.ep, tmp_path / "state.db", fields=fields)
     await sync(settings)
     return settings
+
+
+def test_a_hubspot_calculation_property_maps_as_a_number_and_is_never_written() -> None:
+    describe = Describe(name="Contact", fields=[FieldDescribe(name="Score__c", type="double")])
+    prop = Property(name="score", type="number", fieldType="calculation_equation", calculated=True)
+    mapping = FieldMapping("score", "Score__c", SyncRule.ALWAYS_HUBSPOT)
+    (checked,) = check_mappings(describe, [mapping], {"score": prop}, {}, object_label="contacts")
+    assert checked.kind is FieldKind.NUMBER
+    for rule in (SyncRule.TWO_WAY, SyncRule.PREFER_SALESFORCE_UNLESS_BLANK):
+        with pytest.raises(MappingError, match="HubSpot property 'score' is read-only"):
+            check_mappings(
+                describe, [FieldMapping("score", "Score__c", rule)], {"score": prop}, {}, object_label="x"
+            )
 
 
 async def test_formula_field_flows_to_hubspot_and_is_never_written(crms: Crms, tmp_path: Path) -> None:
