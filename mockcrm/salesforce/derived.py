@@ -36,7 +36,8 @@ def _stage_probability(rec: Record) -> float | None:
 def recompute(sobject: str, rec: Record, changed: Record) -> None:
     """Refresh derived fields of ``rec`` after ``changed`` (already merged into ``rec``)."""
     if sobject in ("Contact", "Lead", "User"):
-        rec["Name"] = _name(rec)
+        if "FirstName" in changed or "LastName" in changed:
+            rec["Name"] = _name(rec)
     elif sobject == "Opportunity":
         if "StageName" in changed and "Probability" not in changed:
             rec["Probability"] = _stage_probability(rec)
