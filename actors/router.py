@@ -17,6 +17,7 @@ from anyio.abc import TaskGroup
 from actors.stream import Change, Ticket
 
 Handle = Callable[[str, Change], Awaitable[None]]
+OnRetry = Callable[[BaseException], None]
 
 
 class _Mailbox:
@@ -28,9 +29,20 @@ class _Mailbox:
 
 
 class Router:
-    def __init__(self, tg: TaskGroup, handle: Handle, *, max_actors: int, mailbox_size: int = 16) -> None:
+    def __init__(
+        self,
+        tg: TaskGroup,
+        handle: Handle,
+        *,
+        max_actors: int,
+        mailbox_size: int = 16,
+        retry_on: tuple[type[BaseException], ...] = (),
+        on_retry: OnRetry | None = None,
+    ) -> None:
         self._tg = tg
         self._handle = handle
+        self._retry_on = retry_on
+        self._on_retry = on_retry
         self._slots = anyio.Semaphore(max_actors)
         self._mailbox_size = mailbox_size
         self._actors: dict[str, _Mailbox] = {}
@@ -68,7 +80,14 @@ class Router:
                 change, ticket = box.items.popleft()
                 box.space.set()
                 box.space = anyio.Event()
-                await self._handle(key, change)
+                try:
+                    await self._handle(key, change)
+                except self._retry_on as exc:
+                    # Back-pressure or an outage, not a bug: the stream delivers it again later.
+                    ticket.fail()
+                    if self._on_retry is not None:
+                        self._on_retry(exc)
+                    continue
                 ticket.done()
                 self.handled += 1
         finally:

@@ -48,16 +48,24 @@ class ChangeSource(Protocol):
 
 
 class Ticket:
-    """Handed out with each delivered change; the handler calls ``done()`` once it is durable."""
+    """Handed out with each delivered change. The handler calls ``done()`` once the change is
+    durable, or ``fail()`` when it must be tried again later (rate limits, an exhausted allotment,
+    a CRM that is down): the stream then delivers it again on its next poll, and until then the
+    cursor stays behind it."""
 
-    __slots__ = ("done_flag", "key")
+    __slots__ = ("change", "done_flag", "failed", "key")
 
-    def __init__(self, key: tuple[int, str]) -> None:
-        self.key = key
+    def __init__(self, change: Change) -> None:
+        self.change = change
+        self.key = (change.modified_ms, change.record_id)
         self.done_flag = False
+        self.failed = False
 
     def done(self) -> None:
         self.done_flag = True
+
+    def fail(self) -> None:
+        self.failed = True
 
 
 Deliver = Callable[[Change, Ticket], Awaitable[None]]
@@ -95,6 +103,11 @@ class ChangeStream:
             await self._store.commit([PutCursor(self.name, saved)])
         self.cursor = self._saved = saved
 
+    def rewind(self) -> None:
+        """Backfill: deliver every existing record once (the floor drops to zero), then carry on."""
+        self.cursor = Cursor(ts_ms=0, last_id="", floor_ms=0)
+        self._looked_back_at = -math.inf
+
     async def poll(self, deliver: Deliver) -> int:
         """One pass over everything modified since the cursor (minus the overlap); returns how many
         changes were delivered. ``deliver`` may block (bounded mailboxes): that is back-pressure."""
@@ -108,13 +121,17 @@ class ChangeStream:
             since = self.cursor.ts_ms
         token: str | None = None
         count = 0
+        for ticket in [t for t in self._in_flight if t.failed]:
+            ticket.failed = False
+            count += 1
+            await deliver(ticket.change, ticket)
         while True:
             changes, token = await self._source.page(since, token)
             for change in changes:
                 if self._seen(change):
                     continue
                 self._recent[change.record_id] = change.modified_ms
-                ticket = Ticket((change.modified_ms, change.record_id))
+                ticket = Ticket(change)
                 self._in_flight.append(ticket)
                 count += 1
                 await deliver(change, ticket)
@@ -149,6 +166,11 @@ class ChangeStream:
         horizon = self.cursor.ts_ms - self._overlap_ms
         if len(self._recent) > 1024:
             self._recent = {k: v for k, v in self._recent.items() if v >= horizon}
+
+    @property
+    def failed(self) -> int:
+        """Changes waiting to be delivered again."""
+        return sum(1 for t in self._in_flight if t.failed)
 
     @property
     def idle(self) -> bool:

@@ -24,6 +24,7 @@ from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSou
 from actors.stream import Change, ChangeStream, Ticket
 from engine.budget import AllotmentExhausted, Budget, burst_limiter
 from engine.canonical import parse_timestamp_ms
+from engine.errors import Transient
 from engine.http import HttpClient, make_session
 from engine.hubspot import HubSpotClient, HubSpotPolicy, last_modified_property
 from engine.mapping import FieldMapping, default_contact_mappings, validate_mappings
@@ -187,31 +188,109 @@ async def _newest_stamp(stream: str, hubspot: HubSpotClient, salesforce: Salesfo
     return 0
 
 
-async def run_until_idle(engine: Engine) -> Summary:
+RETRYABLE: tuple[type[BaseException], ...] = (AllotmentExhausted, Transient)
+
+
+class _Setbacks:
+    """What went wrong this pass that a later pass can fix: an allotment, or a CRM that failed."""
+
+    def __init__(self) -> None:
+        self.exhausted: AllotmentExhausted | None = None
+        self.transient = 0
+
+    def __call__(self, exc: BaseException) -> None:
+        if isinstance(exc, AllotmentExhausted):
+            if self.exhausted is None or exc.resume_at > self.exhausted.resume_at:
+                self.exhausted = exc
+        else:
+            self.transient += 1
+            logger.warning("will retry: {}", exc)
+
+
+async def run_until_idle(engine: Engine, *, backfill: bool = False, retry_passes: int = 5) -> Summary:
+    """Drain every stream and actor, then return. An exhausted allotment ends the run as
+    ``paused`` with its cursors held; changes a CRM failed are retried a few passes, then left
+    for the next run (their cursors held as well)."""
     started = time.monotonic()
     calls_before = {s: b.used_24h() for s, b in engine.budgets.items()}
-    try:
-        async with anyio.create_task_group() as tg:
-            router = Router(tg, engine.actor.handle, max_actors=engine.settings.tuning.max_actors)
-            while True:
+    setbacks = _Setbacks()
+    if backfill:
+        for stream in engine.streams:
+            stream.rewind()
+    async with anyio.create_task_group() as tg:
+        router = Router(
+            tg,
+            engine.actor.handle,
+            max_actors=engine.settings.tuning.max_actors,
+            retry_on=RETRYABLE,
+            on_retry=setbacks,
+        )
+        failing_passes = 0
+        while True:
+            try:
                 found = await _poll_all(engine.streams, router)
-                await router.wait_idle()
+            except RETRYABLE as exc:  # reading a page failed: the next pass starts from the cursor again
+                setbacks(exc)
+                found = 1
+            await router.wait_idle()
+            with anyio.CancelScope(shield=True):
                 for stream in engine.streams:
                     await stream.checkpoint()
-                if found == 0:
+            if setbacks.exhausted is not None:
+                engine.summary.paused = f"{setbacks.exhausted.system} allotment"
+                logger.warning("paused: {}", setbacks.exhausted)
+                break
+            if any(stream.failed for stream in engine.streams) or setbacks.transient:
+                failing_passes += 1
+                setbacks.transient = 0
+                if failing_passes > retry_passes:
+                    logger.error("giving up for this run; the next run retries what failed")
                     break
-    except* AllotmentExhausted as group:
-        first = group.exceptions[0]
-        assert isinstance(first, AllotmentExhausted)
-        engine.summary.paused = f"{first.system} allotment"
-        logger.warning("paused: {}", first)
-        with anyio.CancelScope(shield=True):
-            for stream in engine.streams:
-                await stream.checkpoint()
+                await anyio.sleep(min(30.0, 0.5 * 2**failing_passes))
+                continue
+            if found == 0:
+                break
     engine.summary.api_calls.hubspot = engine.budgets["hubspot"].used_24h() - calls_before["hubspot"]
     engine.summary.api_calls.salesforce = engine.budgets["salesforce"].used_24h() - calls_before["salesforce"]
     engine.summary.seconds = round(time.monotonic() - started, 3)
     return engine.summary
+
+
+async def run_forever(
+    engine: Engine, *, backfill: bool = False, clock: Callable[[], float] = time.time
+) -> None:
+    """Poll every ``poll_interval_s`` until cancelled. An exhausted allotment pauses polling until
+    its window has room again (then it resumes by itself); failed changes are retried each poll."""
+    setbacks = _Setbacks()
+    if backfill:
+        for stream in engine.streams:
+            stream.rewind()
+    interval = engine.settings.tuning.poll_interval_s
+    async with anyio.create_task_group() as tg:
+        router = Router(
+            tg,
+            engine.actor.handle,
+            max_actors=engine.settings.tuning.max_actors,
+            retry_on=RETRYABLE,
+            on_retry=setbacks,
+        )
+        while True:
+            if setbacks.exhausted is not None:
+                wait = setbacks.exhausted.resume_at - clock()
+                if wait > 0:
+                    logger.warning("paused: {}", setbacks.exhausted)
+                    await anyio.sleep(min(wait, 60.0))  # look again at least every minute
+                    continue
+                setbacks.exhausted = None
+                logger.info("resumed")
+            try:
+                await _poll_all(engine.streams, router)
+            except RETRYABLE as exc:
+                setbacks(exc)
+            with anyio.CancelScope(shield=True):
+                for stream in engine.streams:
+                    await stream.checkpoint()
+            await anyio.sleep(interval)
 
 
 async def _poll_all(streams: Sequence[ChangeStream], router: Router) -> int:
@@ -224,13 +303,15 @@ async def _poll_all(streams: Sequence[ChangeStream], router: Router) -> int:
     return found
 
 
-async def sync_until_idle(settings: Settings, *, clock: Callable[[], float] = time.time) -> Summary:
+async def sync_until_idle(
+    settings: Settings, *, clock: Callable[[], float] = time.time, backfill: bool = False
+) -> Summary:
     """``crmsync run --until-idle``: open, drain, close. An allotment that is used up already at
     start gives a paused summary, as it would mid-run."""
     paused: AllotmentExhausted | None = None
     try:
         async with open_engine(settings, clock=clock) as engine:
-            return await run_until_idle(engine)
+            return await run_until_idle(engine, backfill=backfill)
     except* AllotmentExhausted as group:
         first = group.exceptions[0]
         assert isinstance(first, AllotmentExhausted)

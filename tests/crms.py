@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import ssl
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import anyio
 import msgspec
 
 from engine.settings import (
@@ -100,3 +103,12 @@ class Crms:
         async with self.s.get(self.ep.salesforce_url + "/__mock/stats", ssl=self._ssl) as r:
             sf = msgspec.json.decode(await r.read())
         return hs, sf
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 60.0) -> None:
+    """Poll a condition held by a CRM (there is no event to wait on across HTTP)."""
+    with anyio.fail_after(timeout_s):
+        for _ in itertools.count():
+            if await check():
+                return
+            await anyio.sleep(0.1)

@@ -31,7 +31,7 @@ async def test_per_key_order_and_cross_key_parallelism() -> None:
             router = Router(tg, handle, max_actors=8, mailbox_size=4)
             for ms in range(20):
                 for key in ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"):
-                    t = Ticket((ms, key))
+                    t = Ticket(_change(key, ms))
                     tickets.append(t)
                     await router.route(key, _change(key, ms), t)
             await router.wait_idle()
@@ -57,7 +57,7 @@ async def test_a_full_mailbox_makes_the_producer_wait() -> None:
             async def produce() -> None:
                 nonlocal routed
                 for ms in range(10):
-                    await router.route("k", _change("k", ms), Ticket((ms, "k")))
+                    await router.route("k", _change("k", ms), Ticket(_change("k", ms)))
                     routed += 1
 
             tg.start_soon(produce)
