@@ -49,6 +49,10 @@ def test_seed_is_reproducible_and_dump_shows_everything(fresh_sf: SF) -> None:
         resp = control(ep, "POST", "/__mock/seed", {"sobject": sobject, "count": 3, "seed": 1})
         assert resp.status_code == 200, resp.text
     assert control(ep, "POST", "/__mock/seed", {"sobject": "Nope", "count": 1}).status_code == 400
+    # Seeded records come from another user than the API user, so echoes can be told apart.
+    api_user = sf.Contact.get(sf.Contact.create({"LastName": "Mine"})["id"])["LastModifiedById"]
+    seeded = control(ep, "GET", "/__mock/dump/Contact").json()["records"][1]
+    assert seeded["LastModifiedById"] == seeded["CreatedById"] == seeded["OwnerId"] != api_user
     stats = control(ep, "GET", "/__mock/stats").json()
     assert stats["records"]["OpportunityContactRole"] == 3 and stats["records"]["User"] == 6
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from mockcrm.salesforce import writes
 from mockcrm.salesforce.ids import key15
 from mockcrm.salesforce.org import Org
-from mockcrm.salesforce.store import Record
+from mockcrm.salesforce.store import Record, Table
 
 _TO_ACCOUNT = {
     "Company": "Name",
@@ -66,6 +66,18 @@ def convert_lead(org: Org, lead_id: str, account_id: str | None, status: str) ->
         raise ValueError(f"no live lead {lead_id}")
     if lead.get("IsConverted"):
         raise ValueError(f"lead {lead_id} is already converted")
+    assert k is not None
+    # Conversion is a person's action in the UI, not the API user's.
+    before, org.acting_user = org.acting_user, org.other_user_id
+    try:
+        return _convert(org, leads, lead, k, account_id, status)
+    finally:
+        org.acting_user = before
+
+
+def _convert(
+    org: Org, leads: Table, lead: Record, k: str, account_id: str | None, status: str
+) -> dict[str, str | None]:
     if account_id is not None:
         ak = key15(account_id)
         account = org.tables["Account"].get(ak) if ak is not None else None
@@ -85,9 +97,10 @@ def convert_lead(org: Org, lead_id: str, account_id: str | None, status: str) ->
             "Status": status,
             "LastModifiedDate": iso,
             "SystemModstamp": iso,
+            "LastModifiedById": org.other_user_id,
         }
     )
-    leads.touch(k, ms)  # type: ignore[arg-type]
+    leads.touch(k, ms)
     return {
         "lead_id": str(lead["Id"]),
         "account_id": account_id,

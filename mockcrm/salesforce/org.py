@@ -46,6 +46,12 @@ class Org:
         self.journal: list[Undo] | None = None
         """Set by ``/composite`` with allOrNone while it runs, so it can undo its writes."""
         self.user_id = ""
+        """The API user: owner and last modifier of what the REST API writes."""
+        self.other_user_id = ""
+        """A second user, the one seeded and generated records (``/__mock/seed``, workload) come from,
+        so a client can tell its own writes from other people's by ``LastModifiedById``."""
+        self.acting_user: str | None = None
+        """Set while the store is written on another user's behalf; None = the API user."""
         now_ms = self.clock.now_ms()
         self.created_ms = now_ms - now_ms % 60_000
         """When this org was made: the earliest date its recycle bin can answer for."""
@@ -55,6 +61,8 @@ class Org:
         ms, iso = self.stamp()
         for username, first, last, alias in _USERS:
             uid = self.ids.new_id("005")
+            if self.user_id:
+                self.other_user_id = self.other_user_id or uid
             self.user_id = self.user_id or uid
             rec = self.template("User")
             rec.update(

@@ -9,6 +9,8 @@ there is none.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from mockcrm.fakedata import FakeData
 from mockcrm.salesforce import writes
@@ -54,26 +56,39 @@ class OrgTarget:
             rid = self.create(sobject, fake)
         return rid
 
+    @contextmanager
+    def _as_other_user(self) -> Iterator[None]:
+        # Generated changes are someone else's edits, not the API user's (see Org.other_user_id).
+        before = self.org.acting_user
+        self.org.acting_user = self.org.other_user_id
+        try:
+            yield
+        finally:
+            self.org.acting_user = before  # creating a parent nests one of these in another
+
     def create(self, object_type: str, fake: FakeData) -> str:
         table = self.org.table(object_type)
-        prepared = writes.prepare_create(self.org, table, self._fields(table.name, fake))
-        if isinstance(prepared, list):
-            raise WriteRejected(prepared)
-        return writes.commit(self.org, prepared, self.org.stamp())
+        with self._as_other_user():
+            prepared = writes.prepare_create(self.org, table, self._fields(table.name, fake))
+            if isinstance(prepared, list):
+                raise WriteRejected(prepared)
+            return writes.commit(self.org, prepared, self.org.stamp())
 
     def update(self, object_type: str, record_id: str, fake: FakeData) -> None:
         table = self.org.table(object_type)
         prepared = writes.prepare_update(self.org, table, record_id, fake.salesforce_update(table.name))
         if isinstance(prepared, list):
             raise WriteRejected(prepared)
-        writes.commit(self.org, prepared, self.org.stamp())
+        with self._as_other_user():
+            writes.commit(self.org, prepared, self.org.stamp())
 
     def delete(self, object_type: str, record_id: str) -> None:
         table = self.org.table(object_type)
         k = writes.prepare_delete(table, record_id)
         if isinstance(k, RecordError):
             raise WriteRejected([k])
-        writes.commit_delete(self.org, table, k, self.org.stamp())
+        with self._as_other_user():
+            writes.commit_delete(self.org, table, k, self.org.stamp())
 
     def pick_id(self, object_type: str, rng: random.Random) -> str | None:
         obj = self.org.sobject(object_type)

@@ -168,16 +168,17 @@ def commit(org: Org, p: Prepared, stamp: tuple[int, str]) -> str:
     """Apply a prepared create or update; returns the record's 18-character id."""
     ms, iso = stamp
     table, rec = p.table, p.record
+    user = org.acting_user or org.user_id
     rec["LastModifiedDate"] = rec["SystemModstamp"] = iso
-    rec["LastModifiedById"] = org.user_id
+    rec["LastModifiedById"] = user
     if p.id15 is None:
         rid = org.ids.new_id(table.sobject.key_prefix)
         id15 = rid[:15]
         rec["Id"] = rid
         rec["CreatedDate"] = iso
-        rec["CreatedById"] = org.user_id
+        rec["CreatedById"] = user
         if "OwnerId" in rec and rec["OwnerId"] is None:
-            rec["OwnerId"] = org.user_id
+            rec["OwnerId"] = user
         if table.name == "Case":
             rec["CaseNumber"] = org.next_case_number()
         table.insert(id15, rec, ms)
@@ -219,7 +220,7 @@ def commit_delete(org: Org, table: Table, id15: str, stamp: tuple[int, str]) -> 
         org.journal.append(Undo(table, id15, dict(rec), table.stamp_of.get(id15), deleted=True))
     rec["IsDeleted"] = True
     rec["LastModifiedDate"] = rec["SystemModstamp"] = iso
-    rec["LastModifiedById"] = org.user_id
+    rec["LastModifiedById"] = org.acting_user or org.user_id
     table.mark_deleted(id15, rec, ms, str(rec["Id"]))
     _cascade(org, table.name, str(rec["Id"]), stamp)
     return str(rec["Id"])
