@@ -242,14 +242,23 @@ class HubSpotClient:
     async def batch_update(
         self, object_type: str, inputs: Sequence[tuple[str, Mapping[str, str]]]
     ) -> BatchResult:
-        body = {"inputs": [{"id": i, "properties": dict(props)} for i, props in inputs]}
+        # A trace id on every input makes HubSpot fail only the bad input (207), not the batch.
+        body = {
+            "inputs": [
+                {"id": i, "properties": dict(props), "objectWriteTraceId": str(n)}
+                for n, (i, props) in enumerate(inputs)
+            ]
+        }
         return await self._batch_call(object_type, "update", body)
 
     async def batch_upsert(
         self, object_type: str, id_property: str, inputs: Sequence[tuple[str, Mapping[str, str]]]
     ) -> BatchResult:
         body = {
-            "inputs": [{"id": v, "idProperty": id_property, "properties": dict(props)} for v, props in inputs]
+            "inputs": [
+                {"id": v, "idProperty": id_property, "properties": dict(props), "objectWriteTraceId": str(n)}
+                for n, (v, props) in enumerate(inputs)
+            ]
         }
         return await self._batch_call(object_type, "upsert", body)
 
