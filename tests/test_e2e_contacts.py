@@ -208,3 +208,48 @@ async def test_salesforce_delete_setting_and_hubspot_deletes_never_delete(
     else:
         assert gone in live and summary.deleted.hubspot == 0
     assert [c["Id"] for c in await crms.sf_all("Contact")] == [by_hs[kept]]
+
+
+# rule -> (HubSpot edit reaches Salesforce?, Salesforce edit reaches HubSpot?, HubSpot edit reverted?)
+RULES = {
+    "always_salesforce": (False, True, False),
+    "dont_sync": (False, False, False),
+    "prefer_hubspot_unless_blank": (True, False, False),
+    "always_hubspot": (True, False, False),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+async def test_each_rule_end_to_end(crms: Crms, tmp_path: Path, rule: str) -> None:
+    import msgspec
+
+    from engine.mapping import FieldMapping
+
+    fields = msgspec.convert(
+        [
+            {"hubspot": "email", "salesforce": "Email", "rule": "two_way", "kind": "email"},
+            {"hubspot": "lastname", "salesforce": "LastName"},
+            {"hubspot": "jobtitle", "salesforce": "Title", "rule": rule},
+        ],
+        list[FieldMapping],
+    )
+    settings = engine_settings(crms.ep, tmp_path / "state.db", fields=fields)
+    await sync(settings)
+    sf_id = await crms.sf_create("Contact", LastName="Rule", Email="rule@example.com", Title="Start")
+    await sync(settings)
+    (hs,) = await crms.hs_all()
+    hs_id = hs["id"]
+    created_title = (await crms.hs_get(hs_id, "jobtitle")).get("jobtitle")
+    # On a Salesforce → HubSpot create, fields under always_hubspot and dont_sync are not sent.
+    assert created_title == (None if rule in ("always_hubspot", "dont_sync") else "Start")
+
+    hs_to_sf, sf_to_hs, _ = RULES[rule]
+    await crms.hs_update(hs_id, jobtitle="From HubSpot")
+    await sync(settings)
+    sf_title = (await crms.sf_get("Contact", sf_id))["Title"]
+    assert (sf_title == "From HubSpot") == hs_to_sf
+
+    await crms.sf_update("Contact", sf_id, Title="From Salesforce")
+    await sync(settings)
+    hs_title = (await crms.hs_get(hs_id, "jobtitle")).get("jobtitle")
+    assert (hs_title == "From Salesforce") == sf_to_hs
