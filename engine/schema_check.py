@@ -248,6 +248,9 @@ def _check_external_id(describe: Describe, name: str, mappings: Iterable[FieldMa
             f"{describe.name}; crmsync links and upserts records by it (create it as a unique "
             "External ID text field)"
         )
+    if field.name != name:
+        # crmsync reads it back from records, which Salesforce keys by the schema's spelling.
+        raise MappingError(f"external id field {name!r}: spell it {field.name!r}, as {describe.name} does")
     for m in mappings:
         if m.salesforce.casefold() == name.casefold():
             raise MappingError(

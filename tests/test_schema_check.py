@@ -228,6 +228,8 @@ async def test_read_only_fields_are_fine_for_rules_that_never_write_them(crms: C
 async def test_the_external_id_field_must_exist(crms: Crms, tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="external id field 'Hub_Id__c': no such field on Contact"):
         await check(crms, tmp_path, external_id_field="Hub_Id__c")
+    with pytest.raises(MappingError, match="spell it 'HubSpot_Id__c', as Contact does"):
+        await check(crms, tmp_path, external_id_field="hubspot_id__c")
 
 
 async def test_formula_fields_are_detected_and_only_flow_to_hubspot(crms: Crms, tmp_path: Path) -> None:
