@@ -173,6 +173,8 @@ async def test_oauth_grants_issue_working_tokens(mocks: MockEndpoints) -> None:
         async with s.post(url, data={"grant_type": "refresh_token", "refresh_token": "forged"}) as resp:
             assert resp.status == 400
             assert (await resp.json())["error"] == "invalid_grant"
+        async with s.post(url + "/", data={"grant_type": "client_credentials", "client_id": "c"}) as resp:
+            assert resp.status == 400 and (await resp.json())["error"] == "invalid_client"
         async with s.post(url, data={"grant_type": "magic"}) as resp:
             assert resp.status == 400 and (await resp.json())["error"] == "unsupported_grant_type"
 

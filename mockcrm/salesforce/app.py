@@ -142,6 +142,7 @@ def create_app(config: MockConfig) -> web.Application:
     app.router.add_get("/services/data", list_versions)
     app.router.add_get("/services/data/", list_versions)
     app.router.add_post("/services/oauth2/token", token)
+    app.router.add_post("/services/oauth2/token/", token)
     app.router.add_route("*", "/services/data/{tail:v.*}", api)
     target = OrgTarget(mock.org)
     add_common_control_routes(
