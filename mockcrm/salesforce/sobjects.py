@@ -170,9 +170,8 @@ class SObjectHandlers:
         k = self._match(table, field, call.params["value"])
         if k is None:
             raise not_found()
-        rec = _live(table, k)
+        _live(table, k)  # 404 ENTITY_IS_DELETED when it already is
         writes.commit_delete(self.org, table, k, self.org.stamp())
-        del rec  # the record stays in the recycle bin
         return Reply(204)
 
     def upsert(self, call: Call) -> Reply:
