@@ -39,6 +39,8 @@ SF_OBJECTS = ("Contact", "Lead")
 
 class Engine(msgspec.Struct, kw_only=True):
     settings: Settings
+    calls_at_open: dict[str, int]
+    """Each budget's 24-hour count before start-up, so a run's summary includes start-up calls."""
     store: StateStore
     hubspot: HubSpotClient
     salesforce: SalesforceClient
@@ -74,6 +76,7 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
         }
         for budget in budgets.values():
             await budget.load()
+        calls_at_open = {name: budget.used_24h() for name, budget in budgets.items()}
         tuning = settings.tuning
         hs_session = await stack.enter_async_context(make_session(tuning.http_connections))
         sf_session = await stack.enter_async_context(
@@ -145,6 +148,7 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
             await stream.load(initial_ms=await _newest_stamp(stream.name, hubspot, salesforce))
         yield Engine(
             settings=settings,
+            calls_at_open=calls_at_open,
             store=store,
             hubspot=hubspot,
             salesforce=salesforce,
@@ -212,7 +216,7 @@ async def run_until_idle(engine: Engine, *, backfill: bool = False, retry_passes
     ``paused`` with its cursors held; changes a CRM failed are retried a few passes, then left
     for the next run (their cursors held as well)."""
     started = time.monotonic()
-    calls_before = {s: b.used_24h() for s, b in engine.budgets.items()}
+    calls_before = engine.calls_at_open
     setbacks = _Setbacks()
     if backfill:
         for stream in engine.streams:
@@ -253,6 +257,7 @@ async def run_until_idle(engine: Engine, *, backfill: bool = False, retry_passes
     engine.summary.api_calls.hubspot = engine.budgets["hubspot"].used_24h() - calls_before["hubspot"]
     engine.summary.api_calls.salesforce = engine.budgets["salesforce"].used_24h() - calls_before["salesforce"]
     engine.summary.seconds = round(time.monotonic() - started, 3)
+    engine.calls_at_open = {s: b.used_24h() for s, b in engine.budgets.items()}  # a next run counts from here
     return engine.summary
 
 
