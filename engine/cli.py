@@ -137,10 +137,8 @@ def _health_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _health(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from engine.errors import StateFileError
-    from engine.health import errors_view, health_view, read_errors, read_health
+    from engine.health import console, errors_view, health_view, read_errors, read_health
 
     settings = _settings(args)
     if settings is None:
@@ -157,7 +155,7 @@ def _health(args: argparse.Namespace) -> int:
     except StateFileError as exc:
         sys.stderr.write(f"crmsync: {exc}\n")
         return 1
-    Console().print(view)
+    console().print(view)
     return 0
 
 

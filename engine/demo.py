@@ -18,6 +18,7 @@ from rich.console import Console
 from engine.demo_crms import DemoCrms
 from engine.demo_report import Outcome, render
 from engine.demo_story import INTERN_RULE, after_first_run, before_first_run
+from engine.health import console as wide_console
 from engine.health import read_health
 from engine.mapping import FieldMapping, SyncRule, default_contact_mappings
 from engine.runtime import sync_until_idle
@@ -30,6 +31,7 @@ from engine.settings import (
     TuningSettings,
 )
 from engine.store import StateStore
+from engine.summary import PerSystem
 from mockcrm.config import MockConfig, MockEndpoints
 from mockcrm.server import running_mocks
 
@@ -72,16 +74,21 @@ async def run_demo(console: Console, workdir: Path) -> Outcome:
         await crms.sf_rules({"validation_rules": [INTERN_RULE]})
         people = await before_first_run(crms)
         settings = demo_settings(ep, state)
+        calls = [await crms.api_calls()]
         with console.status("First run: crmsync initialises its state…"):
             first = await sync_until_idle(settings)
+        calls.append(await crms.api_calls())
         # Salesforce stamps changes to the second, and a change in the same second as the newest
         # existing record counts as existing (SPEC §4): let that second pass before editing.
         await anyio.sleep(1.1)
         await after_first_run(crms, people)
+        calls.append(await crms.api_calls())
         with console.status("Syncing to idle…"):
             summary = await sync_until_idle(settings)
+        calls.append(await crms.api_calls())
         with console.status("Running once more (nothing should move)…"):
             again = await sync_until_idle(settings)
+        calls.append(await crms.api_calls())
         async with await StateStore.open(state) as store:
             errors = await store.sync_errors()
         health = await read_health(settings)
@@ -97,14 +104,21 @@ async def run_demo(console: Console, workdir: Path) -> Outcome:
         hubspot=hs,
         salesforce=sf,
         mapping=demo_mapping(),
+        first_calls=_served(calls[0], calls[1]),
+        sync_calls=_served(calls[2], calls[3]),
+        again_calls=_served(calls[3], calls[4]),
     )
+
+
+def _served(before: tuple[int, int], after: tuple[int, int]) -> PerSystem:
+    return PerSystem(hubspot=after[0] - before[0], salesforce=after[1] - before[1])
 
 
 def main() -> int:
     # The sync's own log lines would interleave with the report; the report shows the errors.
     logger.remove()
     logger.add(sys.stderr, level="ERROR", backtrace=False, diagnose=False)
-    console = Console()
+    console = wide_console()
     console.rule("[bold]crmsync demo[/]: HubSpot ↔ Salesforce contacts, against two mock CRMs")
     with tempfile.TemporaryDirectory(prefix="crmsync-demo-") as tmp:
         outcome = anyio.run(run_demo, console, Path(tmp), backend="asyncio")

@@ -38,6 +38,12 @@ class DemoCrms:
                 raise MockCrmError(f"{method} /{path}: {resp.status} {data[:300]!r}")
             return msgspec.json.decode(data) if data else None
 
+    async def api_calls(self) -> tuple[int, int]:
+        """(HubSpot, Salesforce) API calls each mock has served so far, by its own count."""
+        hs = await self._call("GET", self.ep.hubspot_url + "/__mock/stats", None, {}, False)
+        sf = await self._call("GET", self.ep.salesforce_url + "/__mock/stats", None, {}, True)
+        return int(hs["api_calls"]), int(sf["api_calls"])
+
     # -- HubSpot -------------------------------------------------------------------------------
 
     async def hs_create(self, props: dict[str, str]) -> str:

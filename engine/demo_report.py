@@ -14,7 +14,7 @@ from engine.demo_story import HS_NEW, INVALID, NO_EMAIL, OLD, PAIR, SF_NEW, Pers
 from engine.health import Health
 from engine.mapping import FieldMapping, SyncRule
 from engine.store_types import SyncErrorRow
-from engine.summary import Summary
+from engine.summary import PerSystem, Summary
 
 REFERENCE_CALLS_PER_RECORD = 4.0
 """The reference integration's cost, as SPEC §8 puts it (up to ~4 calls per synced record)."""
@@ -46,6 +46,10 @@ class Outcome(msgspec.Struct, kw_only=True):
     salesforce: dict[str, dict[str, dict[str, Any]]]
     """Salesforce records by sObject and id, after the sync."""
     mapping: list[FieldMapping]
+    first_calls: PerSystem
+    """API calls during each run, as the mocks themselves counted them (start-up included)."""
+    sync_calls: PerSystem
+    again_calls: PerSystem
 
     def error_for(self, p: Person) -> SyncErrorRow | None:
         ids = {p.hubspot_id, p.salesforce_id} - {None}
@@ -108,8 +112,8 @@ def render(console: Console, outcome: Outcome) -> None:
         story.add_row(str(n), _STORY_TEXT[kind])
     console.print(story)
     console.print(
-        f"First run: initialised the state file with {outcome.first.api_calls.hubspot} HubSpot and "
-        f"{outcome.first.api_calls.salesforce} Salesforce calls, synced {outcome.first.synced} "
+        f"First run: initialised the state file with {outcome.first_calls.hubspot} HubSpot and "
+        f"{outcome.first_calls.salesforce} Salesforce calls, synced {outcome.first.synced} "
         "(nothing that already exists syncs by itself)."
     )
     people = Table(title="What became of each person", title_justify="left")
@@ -171,7 +175,7 @@ def _render_errors(console: Console, outcome: Outcome) -> None:
 
 
 def _render_api(console: Console, outcome: Outcome) -> None:
-    s, n = outcome.summary, outcome.synced_people()
+    calls, n = outcome.sync_calls, outcome.synced_people()
     table = Table(title=f"API calls for the {n} people synced", title_justify="left")
     for column in ("System", "Calls", "Per synced person", "Reference"):
         table.add_column(column, justify="left" if column == "System" else "right")
@@ -179,20 +183,21 @@ def _render_api(console: Console, outcome: Outcome) -> None:
     def per(calls: int) -> str:
         return f"{calls / n:.2f}" if n else "—"
 
-    table.add_row("HubSpot", str(s.api_calls.hubspot), per(s.api_calls.hubspot), "")
-    table.add_row("Salesforce", str(s.api_calls.salesforce), per(s.api_calls.salesforce), "")
-    both = s.api_calls.hubspot + s.api_calls.salesforce
+    table.add_row("HubSpot", str(calls.hubspot), per(calls.hubspot), "")
+    table.add_row("Salesforce", str(calls.salesforce), per(calls.salesforce), "")
+    both = calls.hubspot + calls.salesforce
     table.add_row("Both", str(both), per(both), f"~{REFERENCE_CALLS_PER_RECORD:.0f}")
     console.print(table)
     console.print(
-        "Reads and writes go in batches (HubSpot 100, Salesforce 200 per call), so the calls per record "
-        "fall as volume grows; a handful of calls here are fixed costs (polling, owners)."
+        "Counted by the mocks themselves, start-up included. Reads and writes go in batches "
+        "(HubSpot 100, Salesforce 200 per call), so the calls per record fall as volume grows; "
+        "a handful of calls here are fixed costs (start-up reads, polling, owners)."
     )
-    a = outcome.again
+    a, again = outcome.again, outcome.again_calls
     writes = a.created.hubspot + a.created.salesforce + a.updated.hubspot + a.updated.salesforce
     console.print(
         f"A further run found {'nothing to write' if writes == 0 else f'{writes} writes'} (no echo): "
-        f"{a.api_calls.hubspot + a.api_calls.salesforce} calls (start-up reads and polling)."
+        f"{again.hubspot + again.salesforce} calls (start-up reads and polling)."
     )
     h = outcome.health
     limited = h.salesforce.limited_by_salesforce

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,8 +21,10 @@ import aiohttp
 import aiosqlite
 import anyio
 import msgspec
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from engine.budget import WINDOW_MINUTES
 from engine.errors import StateFileError
@@ -204,27 +207,29 @@ def health_view(health: Health) -> RenderableType:
 
 
 def errors_view(rows: list[SyncErrorRow]) -> RenderableType:
-    table = Table(title=f"Sync errors: {len(rows)}", title_justify="left", show_lines=True)
-    for column in (
-        "System",
-        "Record",
-        "Type",
-        "Message",
-        "How to fix",
-        "Attempts",
-        "First seen",
-        "Last seen",
-    ):
-        table.add_column(column, justify="right" if column == "Attempts" else "left")
+    """One block per error rather than a table: messages and fixes are sentences, which a table
+    at terminal width would squeeze into one word per line."""
+    parts: list[RenderableType] = [Text(f"Sync errors: {len(rows)}", style="bold")]
     for e in rows:
-        table.add_row(
-            e.system,
-            f"{e.object} {e.record_id}",
-            e.error_type,
-            e.message,
-            e.fix,
-            str(e.attempts),
-            _utc(e.first_seen_ms),
-            _utc(e.last_seen_ms),
+        times = "attempt" if e.attempts == 1 else "attempts"
+        head = Text.assemble(
+            (f"{e.system} {e.object} {e.record_id}", "bold"),
+            "  ",
+            (e.error_type, "yellow"),
+            f"  {e.attempts} {times}, first seen {_utc(e.first_seen_ms)} UTC,"
+            f" last seen {_utc(e.last_seen_ms)} UTC",
         )
-    return table
+        parts += [
+            "",
+            head,
+            Padding(Text(e.message), (0, 0, 0, 2), expand=False),
+            Padding(Text(f"Fix: {e.fix}"), (0, 0, 0, 2), expand=False),
+        ]
+    return Group(*parts)
+
+
+def console() -> Console:
+    """stdout; off a terminal (a pipe, a CI log) wider than rich's 80 columns unless COLUMNS says."""
+    if sys.stdout.isatty() or "COLUMNS" in os.environ:
+        return Console()
+    return Console(width=140)
