@@ -282,3 +282,25 @@ def test_replication_windows_are_checked(fresh_sf: SF) -> None:
     assert backwards.status_code == 400
     fine = raw(ep, "GET", f"/services/data/v59.0/sobjects/Account/deleted/?start={end}&end={end}")
     assert fine.status_code == 200 and fine.json()["deletedRecords"] == []
+
+
+def test_owners_must_be_active_users(fresh_sf: SF) -> None:
+    sf, _ = fresh_sf
+    users = sf.query("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
+    cid = sf.Contact.create({"LastName": "Owned", "OwnerId": users[2]["Id"]})["id"]
+    assert sf.Contact.get(cid)["OwnerId"] == users[2]["Id"]
+    new = sf.User.create({"Username": "new@example.com", "Email": "new@example.com", "LastName": "New"})["id"]
+    assert sf.User.get(new)["IsActive"] is True
+    left = {
+        "Username": "left@example.com",
+        "Email": "left@example.com",
+        "LastName": "Left",
+        "IsActive": False,
+    }
+    gone = sf.User.create(left)["id"]
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.Contact.update(cid, {"OwnerId": gone})
+    assert err.value.content[0]["errorCode"] == "INACTIVE_OWNER_OR_USER"
+    with pytest.raises(SalesforceMalformedRequest) as bad:
+        sf.Contact.update(cid, {"OwnerId": cid})  # not a user at all
+    assert bad.value.content[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"

@@ -19,8 +19,10 @@ def _name(rec: Record) -> str | None:
     return " ".join(parts) or None
 
 
-def apply_defaults(sobject: str, rec: Record) -> None:
-    """Fill defaulted fields a create left out (``rec`` already holds the client's values)."""
+def apply_defaults(sobject: str, rec: Record, given: Record) -> None:
+    """Fill defaulted fields a create left out (``rec`` already holds the client's values, ``given``)."""
+    if sobject == "User" and "IsActive" not in given:
+        rec["IsActive"] = True  # the one checkbox here that starts out ticked
     for field, value in _DEFAULTS.get(sobject, {}).items():
         if rec.get(field) is None:
             rec[field] = value

@@ -184,6 +184,10 @@ class Org:
             return RecordError(
                 "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {value}", [fd.name]
             )
+        if fd.name == "OwnerId" and rec.get("IsActive") is False:
+            return RecordError(
+                "INACTIVE_OWNER_OR_USER", f"operation performed with inactive user [{rec['Id']}] as owner", []
+            )
         return None
 
 

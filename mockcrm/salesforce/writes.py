@@ -115,7 +115,7 @@ def prepare_create(
         return errors
     rec = org.template(table.name)
     rec.update(clean)
-    derived.apply_defaults(table.name, rec)
+    derived.apply_defaults(table.name, rec, clean)
     _finish(org, table, rec, rec)
     errors = _org_checks(org, table, None, rec, clean, pending)
     if errors:
