@@ -149,7 +149,7 @@ def _health(args: argparse.Namespace) -> int:
         else:
             health = anyio.run(read_health, settings, backend="asyncio")
             if args.json:
-                sys.stdout.write(msgspec.json.encode(health).decode() + "\n")
+                sys.stdout.write(msgspec.json.encode(health.public()).decode() + "\n")
                 return 0
             view = health_view(health)
     except StateFileError as exc:

@@ -67,6 +67,14 @@ class Health(msgspec.Struct, kw_only=True):
     hubspot: HubSpotHealth
     salesforce: SalesforceHealth
     errors: ErrorsHealth
+    notes: list[str] = msgspec.field(default_factory=list)
+    """What a reader should know beside the figures (not part of the JSON shape)."""
+
+    def public(self) -> dict[str, object]:
+        """Exactly the documented ``--json`` keys."""
+        out: dict[str, object] = msgspec.to_builtins(self)
+        out.pop("notes")
+        return out
 
 
 class OrgLimit(msgspec.Struct, frozen=True):
@@ -114,8 +122,9 @@ async def _check_version(db: aiosqlite.Connection, path: str) -> None:
         raise StateFileError(path, f"has schema {version}; run crmsync run once to upgrade it")
 
 
-async def salesforce_org_limit(settings: Settings) -> OrgLimit | None:
-    """DailyApiRequests from ``/limits``, or None when Salesforce cannot be asked (never raises)."""
+async def salesforce_org_limit(settings: Settings) -> OrgLimit | str:
+    """DailyApiRequests from ``/limits``, or why it could not be read (never raises). The reason
+    names the HTTP status or the exception type only: nothing that could carry the token."""
     sf = settings.salesforce
     url = f"{sf.instance_url.rstrip('/')}/services/data/v{sf.api_version}/limits"
     headers = {"Authorization": f"Bearer {sf.token}", "Accept": "application/json"}
@@ -126,11 +135,15 @@ async def salesforce_org_limit(settings: Settings) -> OrgLimit | None:
             aiohttp.ClientSession(timeout=timeout) as session,
             session.get(url, headers=headers, ssl=ssl) as resp,
         ):
+            if resp.status in (401, 403):
+                return f"Salesforce refused the credentials (HTTP {resp.status})"
             if resp.status != 200:
-                return None
+                return f"Salesforce answered HTTP {resp.status}"
             return _limits.decode(await resp.read()).DailyApiRequests
-    except (aiohttp.ClientError, TimeoutError, OSError, msgspec.DecodeError, ValueError):
-        return None
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return f"Salesforce is not reachable ({type(exc).__name__})"
+    except (msgspec.DecodeError, ValueError):
+        return "Salesforce's /limits answer has no DailyApiRequests"
 
 
 def group_errors(rows: Iterable[SyncErrorRow]) -> ErrorsHealth:
@@ -154,22 +167,31 @@ async def read_health(settings: Settings, *, now: float | None = None, ask_sales
         errors = group_errors(await store.sync_errors())
     finally:
         await store.close()
-    org = await salesforce_org_limit(settings) if ask_salesforce else None
+    org = await salesforce_org_limit(settings) if ask_salesforce else "not asked"
+    notes = [] if isinstance(org, OrgLimit) else [f"Limited by Salesforce is unknown: {org}."]
     hs_allot = settings.hubspot.daily_api_allotment
     sf_allot = settings.salesforce.daily_api_allotment
     sf_left = sf_allot - sf_calls
-    if org is not None:
+    if isinstance(org, OrgLimit):
         sf_left = min(sf_left, org.Remaining)  # other integrations spend the org's calls too
-    return Health(
+    health = Health(
         hubspot=HubSpotHealth(calls_24h=hs_calls, allotment=hs_allot, remaining=max(0, hs_allot - hs_calls)),
         salesforce=SalesforceHealth(
             calls_24h=sf_calls,
             allotment=sf_allot,
-            limited_by_salesforce=org.Max if org is not None else None,
+            limited_by_salesforce=org.Max if isinstance(org, OrgLimit) else None,
             remaining=max(0, sf_left),
         ),
         errors=errors,
+        notes=notes,
     )
+    for name, system in (("HubSpot", health.hubspot), ("Salesforce", health.salesforce)):
+        if system.remaining == 0:
+            health.notes.append(
+                f"{name}: no calls left in the rolling 24 h; crmsync run pauses that direction and "
+                "resumes by itself as older calls leave the window."
+            )
+    return health
 
 
 async def read_errors(settings: Settings) -> list[SyncErrorRow]:
@@ -203,7 +225,8 @@ def health_view(health: Health) -> RenderableType:
         errors.add_row(name, str(group.errors), str(group.records))
     if not health.errors.by_type:
         errors.add_row("(none)", "0", "0")
-    return Group(api, "", errors)
+    notes = [Text(f"• {note}", style="yellow") for note in health.notes]
+    return Group(api, *notes, "", errors)
 
 
 def errors_view(rows: list[SyncErrorRow]) -> RenderableType:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -11,10 +12,12 @@ from pathlib import Path
 
 import aiohttp
 import anyio
+import msgspec
 import pytest
+from rich.console import Console
 
 from engine.budget import WINDOW_MINUTES
-from engine.health import read_health
+from engine.health import health_view, read_health
 from engine.runtime import sync_until_idle
 from engine.settings import Settings
 from engine.store import StateStore
@@ -204,7 +207,29 @@ async def test_unreachable_salesforce_reports_null_and_still_prints(crms: Crms, 
     assert health["salesforce"]["calls_24h"] == await ledger_total(state, "salesforce") > 0
     assert health["errors"]["total"] == 2
     code, out, err = await crmsync("health", "--config", config)
-    assert code == 0 and "unknown" in out
+    assert code == 0 and "unknown" in out and "Salesforce is not reachable" in out
+
+
+async def test_refused_token_and_used_up_allotment_are_explained(crms: Crms, tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    settings, _ = await synced_with_errors(crms, state)
+    wrong = "00DWRONGTOKEN!HEALTHLEAK-wrong"
+    tight = msgspec.structs.replace(
+        settings,
+        hubspot=msgspec.structs.replace(settings.hubspot, daily_api_allotment=3),
+        salesforce=msgspec.structs.replace(settings.salesforce, token=wrong),
+    )
+    with anyio.fail_after(30):
+        health = await read_health(tight)
+    assert health.hubspot.calls_24h > 3 and health.hubspot.remaining == 0
+    assert health.salesforce.limited_by_salesforce is None
+    out = io.StringIO()
+    Console(file=out, width=200).print(health_view(health))
+    text = out.getvalue()
+    assert "Salesforce refused the credentials (HTTP 401)" in text
+    assert "HubSpot: no calls left in the rolling 24 h" in text and "pauses" in text
+    assert wrong not in text and "HEALTHLEAK" not in text
+    assert set(health.public()) == {"hubspot", "salesforce", "errors"}
 
 
 async def test_config_and_state_file_problems(crms: Crms, tmp_path: Path) -> None:
