@@ -71,6 +71,10 @@ class Ticket:
 Deliver = Callable[[Change, Ticket], Awaitable[None]]
 
 
+def _version(change: Change) -> tuple[int, int]:
+    return change.modified_ms, hash(msgspec.json.encode(change.values))
+
+
 class ChangeStream:
     def __init__(
         self,
@@ -88,8 +92,10 @@ class ChangeStream:
         self.cursor = Cursor(ts_ms=0, last_id="")
         self._saved = self.cursor
         self._in_flight: deque[Ticket] = deque()
-        # (id, modified_ms) delivered inside the look-back window, so an overlap re-read is skipped.
-        self._recent: dict[str, int] = {}
+        # id -> (modified_ms, content hash) of the version last delivered, kept for the look-back
+        # window so that a re-read is skipped. The content is part of a version's identity because
+        # Salesforce stamps whole seconds: two versions of a record can share one SystemModstamp.
+        self._recent: dict[str, tuple[int, int]] = {}
         self.delivered = 0
         self._looked_back_at = -math.inf
         self._lookback_interval_s = overlap_ms / 2000 if lookback_interval_s is None else lookback_interval_s
@@ -130,7 +136,7 @@ class ChangeStream:
             for change in changes:
                 if self._seen(change):
                     continue
-                self._recent[change.record_id] = change.modified_ms
+                self._recent[change.record_id] = _version(change)
                 ticket = Ticket(change)
                 self._in_flight.append(ticket)
                 count += 1
@@ -145,16 +151,21 @@ class ChangeStream:
     def _seen(self, change: Change) -> bool:
         if change.modified_ms <= self.cursor.floor_ms:
             return True  # existed before the first run: only an explicit backfill syncs it
+        previous = self._recent.get(change.record_id)
+        if previous is not None:
+            version = _version(change)
+            # Seen if it is this very version or an older one; a newer one, or another one stamped in
+            # the same second, is new.
+            return previous[0] > version[0] or previous == version
         key = (change.modified_ms, change.record_id)
         cursor = (self.cursor.ts_ms, self.cursor.last_id)
         if key > cursor:
-            return self._recent.get(change.record_id) == change.modified_ms
+            return False
         if key == cursor or self._overlap_ms == 0:
             return True
-        # Inside the look-back window: new only if this version was never delivered (late-visible).
-        return self._recent.get(change.record_id, -1) >= change.modified_ms or (
-            change.modified_ms < self.cursor.ts_ms - self._overlap_ms
-        )
+        # Inside the look-back window and never delivered by this process: late-visible, or read
+        # again after a restart (redelivering is harmless; missing it would not be).
+        return change.modified_ms < self.cursor.ts_ms - self._overlap_ms
 
     def _advance(self) -> None:
         while self._in_flight and self._in_flight[0].done_flag:
@@ -165,7 +176,7 @@ class ChangeStream:
     def _forget_old(self) -> None:
         horizon = self.cursor.ts_ms - self._overlap_ms
         if len(self._recent) > 1024:
-            self._recent = {k: v for k, v in self._recent.items() if v >= horizon}
+            self._recent = {k: v for k, v in self._recent.items() if v[0] >= horizon}
 
     @property
     def failed(self) -> int:

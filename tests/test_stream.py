@@ -15,11 +15,13 @@ class ListSource:
 
     def __init__(self, page_size: int) -> None:
         self.records: dict[str, int] = {}  # id -> modified_ms
+        self.values: dict[str, dict[str, str]] = {}
         self.page_size = page_size
         self.pages = 0
 
-    def touch(self, record_id: str, ms: int) -> None:
+    def touch(self, record_id: str, ms: int, **values: str) -> None:
         self.records[record_id] = ms
+        self.values[record_id] = values
 
     async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
         self.pages += 1
@@ -27,7 +29,11 @@ class ListSource:
         start = int(token or 0)
         chunk = rows[start : start + self.page_size]
         nxt = str(start + self.page_size) if start + self.page_size < len(rows) else None
-        return [Change(system="s", object="o", record_id=r, modified_ms=ms) for ms, r in chunk], nxt
+        changes = [
+            Change(system="s", object="o", record_id=r, modified_ms=ms, values=self.values[r])
+            for ms, r in chunk
+        ]
+        return changes, nxt
 
 
 class Handler:
@@ -126,3 +132,20 @@ async def test_a_new_state_file_starts_now_and_ignores_the_past(tmp_path: Path) 
         with anyio.fail_after(5):
             assert await stream.poll(handler) == 1
         assert handler.seen == [("new", 1200)]
+
+
+async def test_two_versions_stamped_in_the_same_second_are_both_delivered(tmp_path: Path) -> None:
+    source = ListSource(page_size=100)
+    source.touch("a", 5000, title="first")
+    source.touch("b", 5000, title="x")
+    async with await StateStore.open(tmp_path / "s.db") as store:
+        stream = ChangeStream("s:o", source, store, overlap_ms=60_000, lookback_interval_s=0)
+        await stream.load(initial_ms=0)
+        handler = Handler()
+        await stream.poll(handler)
+        await stream.checkpoint()
+        assert stream.cursor.last_id == "b"
+        source.touch("a", 5000, title="second")  # edited again within the same whole second
+        assert await stream.poll(handler) == 1
+        assert handler.seen[-1] == ("a", 5000)
+        assert await stream.poll(handler) == 0  # and that version only once
