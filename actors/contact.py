@@ -226,42 +226,52 @@ class ContactActor:
         state = LinkState(bases=dict(link.bases.items()))
         decision = reconcile(state, hs, sf_rec, self.mappings[link.salesforce_type], self.reconcile_settings)
         self._note_conflicts(link, decision)
-        await self._write_salesforce(
+        wrote_sf = await self._write_salesforce(
             link, self._owner_ids_for_salesforce(dict(decision.salesforce_writes)), sf
         )
-        await self._write_hubspot(link, self._owner_ids_for_hubspot(dict(decision.hubspot_writes)), hs)
-        await self._commit(link, decision, hs.modified_ms, sf_rec.modified_ms)
+        wrote_hs = await self._write_hubspot(
+            link, self._owner_ids_for_hubspot(dict(decision.hubspot_writes)), hs
+        )
+        # A pair counts as synced when something moved or it was linked just now; a change that
+        # only confirms the bases (an echo that had to be read) does not.
+        moved = wrote_sf or wrote_hs or not link.bases
+        await self._commit(link, decision, hs.modified_ms, sf_rec.modified_ms, moved=moved)
 
-    async def _write_salesforce(self, link: Link, writes: dict[str, Any], sf: SfRecord) -> None:
+    async def _write_salesforce(self, link: Link, writes: dict[str, Any], sf: SfRecord) -> bool:
         assert link.salesforce_type is not None and link.salesforce_id is not None
         if link.hubspot_id and sf.get(self.io.external_id_field) != link.hubspot_id:
             writes[self.io.external_id_field] = link.hubspot_id  # both sides carry the other's id
         if not writes:
-            return
+            return False
         await self.io.sf_update.submit((link.salesforce_type, {"Id": link.salesforce_id, **writes}))
         self.summary.updated.salesforce += 1
+        return True
 
     async def _write_hubspot(
         self, link: Link, writes: dict[str, str], hs: HubSpotRecord, count: bool = True
-    ) -> None:
+    ) -> bool:
         assert link.hubspot_id is not None and link.salesforce_type is not None
         prop = ID_PROPERTY[link.salesforce_type]
         if link.salesforce_id and hs.values.get(prop) != link.salesforce_id:
             writes[prop] = link.salesforce_id
         if not writes:
-            return
+            return False
         await self.io.hs_update.submit((link.hubspot_id, writes))
         if count:
             self.summary.updated.hubspot += 1
+        return True
 
-    async def _commit(self, link: Link, decision: Decision, hs_ms: int, sf_ms: int) -> None:
+    async def _commit(
+        self, link: Link, decision: Decision, hs_ms: int, sf_ms: int, *, moved: bool = True
+    ) -> None:
         done = msgspec.structs.replace(
             link, bases=decision.bases, hubspot_modified_ms=hs_ms, salesforce_modified_ms=sf_ms
         )
         ops: list[StoreOp] = [PutLink(done, now_ms=int(time.time() * 1000))]
         ops += [ClearError("contacts", system, rid) for system, rid in self._ids(done)]
         await self.io.store.commit(ops)
-        self.summary.synced += 1
+        if moved:
+            self.summary.synced += 1
         if decision.errors:
             # Fields that could not be converted stay as they are; the rest of the record synced.
             problems = "; ".join(f"{n.hubspot} ↔ {n.salesforce}: {n.reason}" for n in decision.errors)

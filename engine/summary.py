@@ -24,7 +24,7 @@ class Conflict(msgspec.Struct, frozen=True, kw_only=True):
 
 class Summary(msgspec.Struct, kw_only=True):
     synced: int = 0
-    """Record pairs that ended the run in agreement after a change was handled."""
+    """Record pairs where something moved (a write on either side) or that were linked in this run."""
     created: PerSystem = msgspec.field(default_factory=PerSystem)
     updated: PerSystem = msgspec.field(default_factory=PerSystem)
     deleted: PerSystem = msgspec.field(default_factory=PerSystem)
