@@ -3,9 +3,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from mockcrm.config import MockConfig, MockEndpoints
 from mockcrm.server import MocksInThread, running_mocks
+
+# Timing is never a test's verdict here (DEVELOPERS.md: machines are shared and noisy), so
+# hypothesis's per-example deadline and its "generation is slow" check are off; every property
+# still runs its full number of examples.
+settings.register_profile("crmsync", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("crmsync")
 
 
 @pytest.fixture
