@@ -74,6 +74,11 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser("run", help="sync HubSpot and Salesforce")
     p.add_argument("--config", default=None, help="TOML config file (CRMSYNC_* variables override it)")
     p.add_argument("--until-idle", action="store_true", help="drain every change, print a JSON summary, exit")
+    p.add_argument(
+        "--backfill",
+        action="store_true",
+        help="first sync every existing record once, then carry on as usual",
+    )
     p.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
 
 
@@ -84,14 +89,34 @@ def _setup_logging(level: str, as_json: bool) -> None:
     logger.add(sys.stderr, level=level, serialize=as_json, backtrace=False, diagnose=False)
 
 
-async def _run_until_idle(settings: object) -> int:
+async def _run_until_idle(settings: Settings, backfill: bool) -> int:
     from engine.runtime import sync_until_idle
-    from engine.settings import Settings
 
-    assert isinstance(settings, Settings)
-    summary = await sync_until_idle(settings)
+    summary = await sync_until_idle(settings, backfill=backfill)
     sys.stdout.write(msgspec.json.encode(summary.public()).decode() + "\n")
     return 3 if summary.paused else 0
+
+
+async def _run_forever(settings: Settings, backfill: bool) -> int:
+    """Until SIGINT/SIGTERM; shutdown is cancellation, and the store's last writes are shielded."""
+    import signal
+
+    from loguru import logger
+
+    from engine.runtime import open_engine, run_forever
+
+    async with open_engine(settings) as engine, anyio.create_task_group() as tg:
+
+        async def stop_on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    logger.info("stopping on signal {}", signum)
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(stop_on_signal)
+        await run_forever(engine, backfill=backfill)
+    return 0
 
 
 def _settings(args: argparse.Namespace) -> Settings | None:
@@ -115,17 +140,28 @@ def _run(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     _setup_logging(settings.tuning.log_level, args.log_json)
-    if not args.until_idle:
-        sys.stderr.write("crmsync: only --until-idle is available so far\n")
-        return 2
+    main = _run_until_idle if args.until_idle else _run_forever
     try:
-        return anyio.run(_run_until_idle, settings, backend="asyncio")
+        return anyio.run(main, settings, args.backfill, backend="asyncio")
     except MappingError as exc:
         sys.stderr.write(f"crmsync: config error: {exc}\n")
         return 2
     except (StateFileError, AuthFailed) as exc:
         sys.stderr.write(f"crmsync: {exc}\n")
         return 1
+    except BaseExceptionGroup as group:  # raised inside the engine's task group
+        fatal = group.subgroup((StateFileError, AuthFailed))
+        if fatal is None:
+            raise
+        sys.stderr.write(f"crmsync: {_first(fatal)}\n")
+        return 1
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _health_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -142,3 +142,60 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     assert (
         result.stderr.strip() == f"crmsync: config error: config file {tmp_path / 'nope.toml'} does not exist"
     )
+
+
+def test_run_forever_syncs_as_changes_come_and_stops_cleanly_on_sigterm(
+    threaded_mocks: MockEndpoints, tmp_path: Path
+) -> None:
+    import signal
+    import ssl
+    import time
+
+    ep = threaded_mocks
+    config = write_config(tmp_path / "crmsync.toml", ep, tmp_path / "state.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRMSYNC_")}
+    env["CRMSYNC_POLL_INTERVAL_S"] = "0.2"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        # A new state file ignores what exists: wait until the engine has set its cursors.
+        for _ in range(600):
+            if _cursors(tmp_path / "state.db") >= 5:
+                break
+            time.sleep(0.1)
+        hs_id = hubspot_create(ep, email="forever@example.com", lastname="Forever")
+        ctx = ssl.create_default_context(cafile=ep.ca_file)
+        request = urllib.request.Request(
+            ep.salesforce_url + "/__mock/dump/Contact", headers={"Authorization": "Bearer x"}
+        )
+        found: list[str] = []
+        for _ in range(300):
+            with urllib.request.urlopen(request, timeout=10, context=ctx) as resp:
+                found = [r.get("HubSpot_Id__c") for r in json.loads(resp.read())["records"]]
+            if hs_id in found:
+                break
+            time.sleep(0.1)
+        assert hs_id in found
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.stderr is not None
+    assert ep.hubspot_token not in proc.stderr.read()
+
+
+def _cursors(path: Path) -> int:
+    import sqlite3
+
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT count(*) FROM cursors").fetchone()[0])
+    except sqlite3.Error:
+        return 0
