@@ -30,7 +30,10 @@ from mockcrm.fakedata import FakeData
 
 SF_API = "/services/data/v59.0"
 HS_PATH = "/crm/v3/objects/contacts"
-PHASES = ("hs-create", "hs-update", "hs-search", "sf-create", "sf-update", "sf-query")
+PHASES = (
+    "hs-create", "hs-update", "hs-search", "sf-create", "sf-update", "sf-query", "hs-workload", "sf-workload",
+)  # fmt: skip
+WORKLOAD_S = 3.0
 HS_BATCH = 100
 SF_BATCH = 200
 SEARCH_PAGE = 200
@@ -294,6 +297,23 @@ class Bench:
                 after = nxt
         phase.records = len(seen)
 
+    async def workload(self, phase: Phase, base: str, object_type: str, rate: float) -> None:
+        """The seeded workload generator at ``rate`` changes/s for a few seconds, in the mock itself
+        (no API calls): records = changes made; skipped ones mean the mock could not keep up."""
+        spec = {"object_type": object_type, "rate_per_s": rate, "duration_s": WORKLOAD_S, "seed": 7}
+        async with self.s.post(f"{base}/__mock/workload", json=spec, timeout=TIMEOUT) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"POST /__mock/workload -> {resp.status}: {(await resp.read())[:200]!r}")
+        while True:
+            await asyncio.sleep(0.1)
+            async with self.s.get(f"{base}/__mock/workload", timeout=TIMEOUT) as resp:
+                status = await resp.json()
+            if not status["running"]:
+                break
+        phase.records = sum(status["done"].values())
+        phase.errors = status["errors"]
+        phase.note = f"skipped {status['skipped']} of {int(rate * WORKLOAD_S)}" if status["skipped"] else None
+
     async def sf_query(self, phase: Phase, since: str) -> None:
         soql = (
             f"SELECT Id, Email, SystemModstamp FROM Contact WHERE SystemModstamp > {since} "
@@ -357,6 +377,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await b.measure(
                     "salesforce GET /query (SystemModstamp paging)", lambda p: b.sf_query(p, since_iso)
                 )
+            rate = args.workload_rate
+            if "hs-workload" in want:
+                await b.measure(
+                    f"hubspot workload contacts @ {rate:g}/s",
+                    lambda p: b.workload(p, b.hs_url, "contacts", rate),
+                )
+            if "sf-workload" in want:
+                await b.measure(
+                    f"salesforce workload Contact @ {rate:g}/s",
+                    lambda p: b.workload(p, info["salesforce_url"], "Contact", rate),
+                )
     finally:
         await stop_mock(proc)
     machine["mock_https"] = not args.plain_http
@@ -393,6 +424,9 @@ def main(argv: list[str] | None = None) -> int:
         "--phases",
         default=",".join(PHASES),
         help=f"comma-separated subset of {','.join(PHASES)} (updates need their create; default all)",
+    )
+    parser.add_argument(
+        "--workload-rate", type=float, default=5000, help="changes/s for the workload phases (default 5000)"
     )
     parser.add_argument("--profile", metavar="FILE", help="run the mock under cProfile, writing pstats here")
     parser.add_argument(
