@@ -304,12 +304,13 @@ class Bench:
         async with self.s.post(f"{base}/__mock/workload", json=spec, timeout=TIMEOUT) as resp:
             if resp.status != 200:
                 raise RuntimeError(f"POST /__mock/workload -> {resp.status}: {(await resp.read())[:200]!r}")
-        while True:
-            await asyncio.sleep(0.1)
-            async with self.s.get(f"{base}/__mock/workload", timeout=TIMEOUT) as resp:
-                status = await resp.json()
-            if not status["running"]:
-                break
+        async with asyncio.timeout(WORKLOAD_S + 60):
+            while True:
+                await asyncio.sleep(0.1)
+                async with self.s.get(f"{base}/__mock/workload", timeout=TIMEOUT) as resp:
+                    status = await resp.json()
+                if not status["running"]:
+                    break
         phase.records = sum(status["done"].values())
         phase.errors = status["errors"]
         phase.note = f"skipped {status['skipped']} of {int(rate * WORKLOAD_S)}" if status["skipped"] else None
