@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
 import msgspec
+from anyio.abc import TaskGroup
 from loguru import logger
 
 from actors.contact import ID_PROPERTY, ContactActor
@@ -219,16 +220,9 @@ async def run_until_idle(engine: Engine, *, backfill: bool = False, retry_passes
     calls_before = engine.calls_at_open
     setbacks = _Setbacks()
     if backfill:
-        for stream in engine.streams:
-            stream.rewind()
+        _rewind(engine.streams)
     async with anyio.create_task_group() as tg:
-        router = Router(
-            tg,
-            engine.actor.handle,
-            max_actors=engine.settings.tuning.max_actors,
-            retry_on=RETRYABLE,
-            on_retry=setbacks,
-        )
+        router = _router(tg, engine, setbacks)
         failing_passes = 0
         while True:
             try:
@@ -237,9 +231,7 @@ async def run_until_idle(engine: Engine, *, backfill: bool = False, retry_passes
                 setbacks(exc)
                 found = 1
             await router.wait_idle()
-            with anyio.CancelScope(shield=True):
-                for stream in engine.streams:
-                    await stream.checkpoint()
+            await _checkpoint(engine.streams)
             if setbacks.exhausted is not None:
                 engine.summary.paused = f"{setbacks.exhausted.system} allotment"
                 logger.warning("paused: {}", setbacks.exhausted)
@@ -268,17 +260,10 @@ async def run_forever(
     its window has room again (then it resumes by itself); failed changes are retried each poll."""
     setbacks = _Setbacks()
     if backfill:
-        for stream in engine.streams:
-            stream.rewind()
+        _rewind(engine.streams)
     interval = engine.settings.tuning.poll_interval_s
     async with anyio.create_task_group() as tg:
-        router = Router(
-            tg,
-            engine.actor.handle,
-            max_actors=engine.settings.tuning.max_actors,
-            retry_on=RETRYABLE,
-            on_retry=setbacks,
-        )
+        router = _router(tg, engine, setbacks)
         while True:
             if setbacks.exhausted is not None:
                 wait = setbacks.exhausted.resume_at - clock()
@@ -292,10 +277,30 @@ async def run_forever(
                 await _poll_all(engine.streams, router)
             except RETRYABLE as exc:
                 setbacks(exc)
-            with anyio.CancelScope(shield=True):
-                for stream in engine.streams:
-                    await stream.checkpoint()
+            await _checkpoint(engine.streams)
             await anyio.sleep(interval)
+
+
+def _router(tg: TaskGroup, engine: Engine, setbacks: _Setbacks) -> Router:
+    return Router(
+        tg,
+        engine.actor.handle,
+        max_actors=engine.settings.tuning.max_actors,
+        retry_on=RETRYABLE,
+        on_retry=setbacks,
+    )
+
+
+def _rewind(streams: Sequence[ChangeStream]) -> None:
+    for stream in streams:
+        stream.rewind()
+
+
+async def _checkpoint(streams: Sequence[ChangeStream]) -> None:
+    """Persist every stream's low watermark; shielded, so a shutdown cannot cut it half way."""
+    with anyio.CancelScope(shield=True):
+        for stream in streams:
+            await stream.checkpoint()
 
 
 async def _poll_all(streams: Sequence[ChangeStream], router: Router) -> int:
