@@ -20,27 +20,24 @@ import msgspec
 from loguru import logger
 
 from actors.contact_io import ContactIO, SfRecord
+from actors.contact_values import ID_PROPERTY, ContactValues
 from actors.locks import KeyedLocks
 from actors.owners import OwnerDirectory
 from actors.stream import Change
-from engine.canonical import CanonicalError, from_hubspot, from_salesforce, parse_timestamp_ms
+from engine.canonical import parse_timestamp_ms
 from engine.errors import RecordError
-from engine.mapping import FieldKind, FieldMapping, SyncRule
+from engine.mapping import FieldMapping
 from engine.reconcile import (
     Decision,
     HubSpotRecord,
     LinkState,
     ReconcileSettings,
-    SalesforceRecord,
     reconcile,
 )
 from engine.record_errors import FIXES
 from engine.settings import ContactsSettings
 from engine.store_types import ClearError, DeleteLink, Link, PutError, PutLink, StoreOp, SyncError
-from engine.summary import Conflict, Summary
-
-ID_PROPERTY = {"Contact": "salesforcecontactid", "Lead": "salesforceleadid"}
-_MAX_CONFLICTS_KEPT = 200
+from engine.summary import Summary
 
 
 def _email(value: object) -> str:
@@ -63,6 +60,7 @@ class ContactActor:
         self.mappings = mappings
         self.owners = owners
         self.reconcile_settings = ReconcileSettings.of(owners.active_salesforce_emails())
+        self.values = ContactValues(mappings, owners, io.external_id_field)
         self.summary = summary
         self.locks = KeyedLocks()
         self._log = logger.bind(actor="contact")
@@ -98,8 +96,8 @@ class ContactActor:
             link = await self.io.links_by_hs.submit(hs_id)
             if link is None or link.salesforce_id is None or link.salesforce_type is None:
                 return
-            hs = self._hs_record(change.values, change.modified_ms)
-            if self._agrees_with_bases(link, hs.values, "hubspot"):
+            hs = self.values.hubspot_record(change.values, change.modified_ms)
+            if self.values.agrees_with_bases(link, hs.values, "hubspot"):
                 return  # our own write coming back, or an unmapped field: nothing to move (no echo)
             sf = await self.io.sf_by_id[link.salesforce_type].submit(link.salesforce_id)
             if sf is None:
@@ -115,7 +113,7 @@ class ContactActor:
         sf_type, sf = await self._known_salesforce(change.values)
         if sf is None:
             sf_type, sf = await self._match_by_email(email)
-        hs = self._hs_record(change.values, change.modified_ms)
+        hs = self.values.hubspot_record(change.values, change.modified_ms)
         link = Link(key=uuid.uuid4().hex, object="contacts", hubspot_id=change.record_id)
         if sf is None:
             await self._create_in_salesforce(link, hs)
@@ -144,7 +142,7 @@ class ContactActor:
     async def _create_in_salesforce(self, link: Link, hs: HubSpotRecord) -> None:
         sobject = self.settings.create_in_salesforce_as
         decision = reconcile(LinkState(), hs, None, self.mappings[sobject], self.reconcile_settings)
-        writes = self._owner_ids_for_salesforce(dict(decision.salesforce_writes))
+        writes = self.owners.salesforce_ids(dict(decision.salesforce_writes), self.values.owner_fields)
         writes[self.io.external_id_field] = link.hubspot_id
         result = await self.io.sf_upsert[sobject].submit(writes)
         assert result.id is not None
@@ -172,12 +170,14 @@ class ContactActor:
             link = await self.io.links_by_sf.submit(sf_id)
             if link is None or link.hubspot_id is None:
                 return
-            if self._agrees_with_bases(link, self._sf_record(sf_type, change.values).values, "salesforce"):
+            if self.values.agrees_with_bases(
+                link, self.values.salesforce_record(sf_type, change.values).values, "salesforce"
+            ):
                 return  # our own write coming back, or an unmapped field: nothing to move (no echo)
             hs_obj = await self.io.hs_by_id.submit(link.hubspot_id)
             if hs_obj is None:
                 return  # archived in HubSpot: a HubSpot delete never deletes in Salesforce (R-CON-4)
-            hs = self._hs_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
+            hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
             await self._sync_pair(link, hs, change.values)
 
     async def _deleted_in_salesforce(self, change: Change) -> None:
@@ -205,12 +205,12 @@ class ContactActor:
                 # R-ID-3: another Salesforce record with this email already feeds the contact.
                 return
             link = msgspec.structs.replace(link, hubspot_id=hs_obj.id)
-            hs = self._hs_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
+            hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
             await self._sync_pair(link, hs, sf)
             return
-        sf_rec = self._sf_record(sf_type, sf)
+        sf_rec = self.values.salesforce_record(sf_type, sf)
         decision = reconcile(LinkState(), None, sf_rec, self.mappings[sf_type], self.reconcile_settings)
-        writes = self._owner_ids_for_hubspot(dict(decision.hubspot_writes))
+        writes = self.owners.hubspot_ids(dict(decision.hubspot_writes), self.values.owner_fields)
         writes[ID_PROPERTY[sf_type]] = str(sf["Id"])
         created = await self.io.hs_upsert[ID_PROPERTY[sf_type]].submit((str(sf["Id"]), writes))
         self.summary.created.hubspot += 1
@@ -222,15 +222,15 @@ class ContactActor:
 
     async def _sync_pair(self, link: Link, hs: HubSpotRecord, sf: SfRecord) -> None:
         assert link.salesforce_type is not None
-        sf_rec = self._sf_record(link.salesforce_type, sf)
+        sf_rec = self.values.salesforce_record(link.salesforce_type, sf)
         state = LinkState(bases=dict(link.bases.items()))
         decision = reconcile(state, hs, sf_rec, self.mappings[link.salesforce_type], self.reconcile_settings)
-        self._note_conflicts(link, decision)
+        self.summary.note_conflicts(link.hubspot_id or "", link.salesforce_id or "", decision.notes)
         wrote_sf = await self._write_salesforce(
-            link, self._owner_ids_for_salesforce(dict(decision.salesforce_writes)), sf
+            link, self.owners.salesforce_ids(dict(decision.salesforce_writes), self.values.owner_fields), sf
         )
         wrote_hs = await self._write_hubspot(
-            link, self._owner_ids_for_hubspot(dict(decision.hubspot_writes)), hs
+            link, self.owners.hubspot_ids(dict(decision.hubspot_writes), self.values.owner_fields), hs
         )
         # A pair counts as synced when something moved or it was linked just now; a change that
         # only confirms the bases (an echo that had to be read) does not.
@@ -293,87 +293,6 @@ class ContactActor:
         )
         await self.io.store.commit([PutError(error)])
         self.summary.errors += 1
-
-    def _agrees_with_bases(self, link: Link, values: Mapping[str, Any], side: str) -> bool:
-        """True when every synced field on this side still holds its base and the side already
-        carries the other's id: then this change cannot move anything, and the other side need not
-        be read. (A change on the other side arrives through that side's own stream.)"""
-        if link.salesforce_type is None or link.hubspot_id is None:
-            return False
-        if side == "hubspot":
-            if values.get(ID_PROPERTY[link.salesforce_type]) != link.salesforce_id:
-                return False
-        elif values.get(self.io.external_id_field) != link.hubspot_id:
-            return False
-        for m in self.mappings[link.salesforce_type]:
-            if m.effective_rule is SyncRule.DONT_SYNC:
-                continue
-            if m.key not in link.bases:
-                return False
-            try:
-                if side == "hubspot":
-                    value = from_hubspot(m.kind, values.get(m.hubspot), m.table)
-                else:
-                    value = from_salesforce(m.kind, values.get(m.salesforce), m.table)
-            except CanonicalError:
-                return False
-            if value != link.bases[m.key]:
-                return False
-        return True
-
-    # -- conversions ---------------------------------------------------------------------------
-
-    def _hs_record(self, values: Mapping[str, Any], modified_ms: int) -> HubSpotRecord:
-        out = {k: (None if v is None else str(v)) for k, v in values.items()}
-        for m in self._owner_fields():
-            out[m.hubspot] = self.owners.hs_to_email(out.get(m.hubspot))
-        return HubSpotRecord(values=out, modified_ms=modified_ms)
-
-    def _sf_record(self, sobject: str, sf: SfRecord) -> SalesforceRecord:
-        values = {k: v for k, v in sf.items() if k != "attributes"}
-        for m in self.mappings[sobject]:
-            if m.kind is FieldKind.OWNER:
-                values[m.salesforce] = self.owners.sf_to_email(values.get(m.salesforce))
-        modified = str(sf.get("LastModifiedDate") or sf.get("SystemModstamp") or "")
-        return SalesforceRecord(values=values, modified_ms=parse_timestamp_ms(modified) if modified else 0)
-
-    def _owner_fields(self) -> list[FieldMapping]:
-        return [m for ms in self.mappings.values() for m in ms if m.kind is FieldKind.OWNER]
-
-    def _owner_ids_for_salesforce(self, writes: dict[str, Any]) -> dict[str, Any]:
-        for m in self._owner_fields():
-            if m.salesforce in writes:
-                user = self.owners.salesforce_id.get(str(writes[m.salesforce] or ""))
-                if user is None:
-                    del writes[m.salesforce]  # R-OWN-3: no active Salesforce user, not pushed
-                else:
-                    writes[m.salesforce] = user
-        return writes
-
-    def _owner_ids_for_hubspot(self, writes: dict[str, str]) -> dict[str, str]:
-        for m in self._owner_fields():
-            if writes.get(m.hubspot):
-                owner = self.owners.hubspot_id.get(writes[m.hubspot])
-                if owner is None:
-                    del writes[m.hubspot]
-                else:
-                    writes[m.hubspot] = owner
-        return writes
-
-    def _note_conflicts(self, link: Link, decision: Decision) -> None:
-        for note in decision.notes:
-            if note.conflict and len(self.summary.conflicts) < _MAX_CONFLICTS_KEPT:
-                self.summary.conflicts.append(
-                    Conflict(
-                        hubspot_id=link.hubspot_id or "",
-                        salesforce_id=link.salesforce_id or "",
-                        field=note.hubspot,
-                        rule=note.rule.value,
-                        reason=note.reason,
-                        hubspot_value=note.hubspot_value,
-                        salesforce_value=note.salesforce_value,
-                    )
-                )
 
     @staticmethod
     def _ids(link: Link) -> list[tuple[str, str]]:

@@ -3,9 +3,12 @@ are translated to emails before reconciling and back to ids for the writes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import msgspec
+
+from engine.mapping import FieldMapping
 
 
 class OwnerDirectory(msgspec.Struct, kw_only=True):
@@ -45,3 +48,26 @@ class OwnerDirectory(msgspec.Struct, kw_only=True):
 
     def sf_to_email(self, user_id: str | None) -> str | None:
         return self.salesforce_email.get(user_id[:15]) if user_id else None
+
+    def salesforce_ids(self, writes: dict[str, Any], owner_fields: Sequence[FieldMapping]) -> dict[str, Any]:
+        """Owner emails in Salesforce writes → user ids; an email with no active user is not pushed
+        (R-OWN-3): the field snaps back to Salesforce's value on the next pass."""
+        for m in owner_fields:
+            if m.salesforce in writes:
+                user = self.salesforce_id.get(str(writes[m.salesforce] or ""))
+                if user is None:
+                    del writes[m.salesforce]
+                else:
+                    writes[m.salesforce] = user
+        return writes
+
+    def hubspot_ids(self, writes: dict[str, str], owner_fields: Sequence[FieldMapping]) -> dict[str, str]:
+        """Owner emails in HubSpot writes → owner ids; an email with no HubSpot owner is not written."""
+        for m in owner_fields:
+            if writes.get(m.hubspot):
+                owner = self.hubspot_id.get(writes[m.hubspot])
+                if owner is None:
+                    del writes[m.hubspot]
+                else:
+                    writes[m.hubspot] = owner
+        return writes

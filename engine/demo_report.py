@@ -10,6 +10,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
+from actors.contact_values import ID_PROPERTY
 from engine.demo_story import HS_NEW, INVALID, NO_EMAIL, OLD, PAIR, SF_NEW, Person
 from engine.health import Health
 from engine.mapping import FieldMapping, SyncRule
@@ -19,7 +20,6 @@ from engine.summary import PerSystem, Summary
 REFERENCE_CALLS_PER_RECORD = 4.0
 """The reference integration's cost, as SPEC §8 puts it (up to ~4 calls per synced record)."""
 
-_ID_PROPERTY = {"Contact": "salesforcecontactid", "Lead": "salesforceleadid"}
 _STORY_TEXT = {
     PAIR: "existed on both sides before the first run (same email, some fields typed differently); "
     "then one side was edited",
@@ -60,7 +60,7 @@ class Outcome(msgspec.Struct, kw_only=True):
         if (error := self.error_for(p)) is not None:
             return f"sync error ({error.error_type}), see below"
         if p.story == SF_NEW:
-            prop = _ID_PROPERTY[p.salesforce_type or "Contact"]
+            prop = ID_PROPERTY[p.salesforce_type or "Contact"]
             hs_id = next((i for i, props in self.hubspot.items() if props.get(prop) == p.salesforce_id), None)
             return f"created in HubSpot: contact {hs_id}" if hs_id else "not in HubSpot"
         hs = self.hubspot.get(p.hubspot_id or "", {})

@@ -17,8 +17,9 @@ import msgspec
 from anyio.abc import TaskGroup
 from loguru import logger
 
-from actors.contact import ID_PROPERTY, ContactActor
+from actors.contact import ContactActor
 from actors.contact_io import ContactIO
+from actors.contact_values import ID_PROPERTY
 from actors.owners import OwnerDirectory
 from actors.router import Router
 from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource

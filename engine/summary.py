@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import msgspec
+
+if TYPE_CHECKING:
+    from engine.reconcile import FieldNote
+
+MAX_CONFLICTS_KEPT = 200
 
 
 class PerSystem(msgspec.Struct, kw_only=True):
@@ -36,6 +44,22 @@ class Summary(msgspec.Struct, kw_only=True):
     seconds: float = 0.0
     paused: str | None = None
     conflicts: list[Conflict] = msgspec.field(default_factory=list)
+
+    def note_conflicts(self, hubspot_id: str, salesforce_id: str, notes: Iterable[FieldNote]) -> None:
+        """Keep the first conflicts (both sides changed, a rule chose) for the demo and the log."""
+        for note in notes:
+            if note.conflict and len(self.conflicts) < MAX_CONFLICTS_KEPT:
+                self.conflicts.append(
+                    Conflict(
+                        hubspot_id=hubspot_id,
+                        salesforce_id=salesforce_id,
+                        field=note.hubspot,
+                        rule=note.rule.value,
+                        reason=note.reason,
+                        hubspot_value=note.hubspot_value,
+                        salesforce_value=note.salesforce_value,
+                    )
+                )
 
     def public(self) -> dict[str, object]:
         """The documented summary keys (conflicts are reported elsewhere)."""

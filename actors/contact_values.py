@@ -1,0 +1,67 @@
+"""What a contact actor knows about values: the records as the reconciler sees them (owners as
+emails) and whether a change still agrees with the stored bases (the no-echo fast path)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from actors.owners import OwnerDirectory
+from engine.canonical import CanonicalError, from_hubspot, from_salesforce, parse_timestamp_ms
+from engine.mapping import FieldKind, FieldMapping, SyncRule
+from engine.reconcile import HubSpotRecord, SalesforceRecord
+from engine.store_types import Link
+
+ID_PROPERTY = {"Contact": "salesforcecontactid", "Lead": "salesforceleadid"}
+"""The HubSpot property that holds the linked Salesforce id, per Salesforce object."""
+
+
+class ContactValues:
+    def __init__(
+        self, mappings: Mapping[str, Sequence[FieldMapping]], owners: OwnerDirectory, external_id_field: str
+    ) -> None:
+        self.mappings = mappings
+        self.owners = owners
+        self.external_id_field = external_id_field
+        self.owner_fields = [m for ms in mappings.values() for m in ms if m.kind is FieldKind.OWNER]
+
+    def agrees_with_bases(self, link: Link, values: Mapping[str, Any], side: str) -> bool:
+        """True when every synced field on this side still holds its base and the side already
+        carries the other's id: then this change cannot move anything, and the other side need not
+        be read. (A change on the other side arrives through that side's own stream.)"""
+        if link.salesforce_type is None or link.hubspot_id is None:
+            return False
+        if side == "hubspot":
+            if values.get(ID_PROPERTY[link.salesforce_type]) != link.salesforce_id:
+                return False
+        elif values.get(self.external_id_field) != link.hubspot_id:
+            return False
+        for m in self.mappings[link.salesforce_type]:
+            if m.effective_rule is SyncRule.DONT_SYNC:
+                continue
+            if m.key not in link.bases:
+                return False
+            try:
+                if side == "hubspot":
+                    value = from_hubspot(m.kind, values.get(m.hubspot), m.table)
+                else:
+                    value = from_salesforce(m.kind, values.get(m.salesforce), m.table)
+            except CanonicalError:
+                return False
+            if value != link.bases[m.key]:
+                return False
+        return True
+
+    def hubspot_record(self, values: Mapping[str, Any], modified_ms: int) -> HubSpotRecord:
+        out = {k: (None if v is None else str(v)) for k, v in values.items()}
+        for m in self.owner_fields:
+            out[m.hubspot] = self.owners.hs_to_email(out.get(m.hubspot))
+        return HubSpotRecord(values=out, modified_ms=modified_ms)
+
+    def salesforce_record(self, sobject: str, sf: Mapping[str, Any]) -> SalesforceRecord:
+        values = {k: v for k, v in sf.items() if k != "attributes"}
+        for m in self.mappings[sobject]:
+            if m.kind is FieldKind.OWNER:
+                values[m.salesforce] = self.owners.sf_to_email(values.get(m.salesforce))
+        modified = str(sf.get("LastModifiedDate") or sf.get("SystemModstamp") or "")
+        return SalesforceRecord(values=values, modified_ms=parse_timestamp_ms(modified) if modified else 0)
