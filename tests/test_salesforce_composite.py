@@ -181,7 +181,7 @@ def test_composite_with_references(fresh_sf: SF) -> None:
 
 def test_composite_all_or_none_rolls_back_and_halts(fresh_sf: SF) -> None:
     sf, ep = fresh_sf
-    body = {
+    body: dict[str, Any] = {
         "allOrNone": True,
         "compositeRequest": [
             {
