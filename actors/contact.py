@@ -166,6 +166,9 @@ class ContactActor:
                 if link is None:
                     await self._link_new_salesforce(sf_type, change.values, email)
                     return
+        if change.values.get("IsConverted"):
+            await self._lead_converted(link, change)
+            return
         async with self.locks.hold(link.key):
             link = await self.io.links_by_sf.submit(sf_id)
             if link is None or link.hubspot_id is None:
@@ -179,6 +182,26 @@ class ContactActor:
                 return  # archived in HubSpot: a HubSpot delete never deletes in Salesforce (R-CON-4)
             hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
             await self._sync_pair(link, hs, change.values)
+
+    async def _lead_converted(self, link: Link, change: Change) -> None:
+        """SPEC §5: a converted Lead is followed through its new Contact. The link moves to the
+        Contact and keeps its bases (they are keyed by HubSpot property, common to both)."""
+        contact_id = change.values.get("ConvertedContactId")
+        if not contact_id or "Contact" not in self.io.sf_by_id:
+            return
+        async with self.locks.hold(link.key):
+            current = await self.io.links_by_sf.submit(change.record_id)
+            if current is None or current.hubspot_id is None:
+                return
+            contact = await self.io.sf_by_id["Contact"].submit(str(contact_id))
+            hs_obj = await self.io.hs_by_id.submit(current.hubspot_id)
+            if contact is None or hs_obj is None:
+                return
+            moved = msgspec.structs.replace(
+                current, salesforce_type="Contact", salesforce_id=str(contact["Id"])
+            )
+            hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
+            await self._sync_pair(moved, hs, contact)
 
     async def _deleted_in_salesforce(self, change: Change) -> None:
         """R-CON-3: delete the HubSpot contact, or do nothing — either way the pair is unlinked, so

@@ -161,7 +161,7 @@ class ChangeStream:
         cursor = (self.cursor.ts_ms, self.cursor.last_id)
         if key > cursor:
             return False
-        if key == cursor or self._overlap_ms == 0:
+        if self._overlap_ms == 0:
             return True
         # Inside the look-back window and never delivered by this process: late-visible, or read
         # again after a restart (redelivering is harmless; missing it would not be).

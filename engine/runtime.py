@@ -118,7 +118,9 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
         always = {"Id", "Email", "LastModifiedDate", "SystemModstamp", ext}
         sf_fields = {
             t: sorted(
-                {m.salesforce for m in mappings[t]} | always | ({"IsConverted"} if t == "Lead" else set())
+                {m.salesforce for m in mappings[t]}
+                | always
+                | ({"IsConverted", "ConvertedContactId"} if t == "Lead" else set())
             )
             for t in SF_OBJECTS
         }

@@ -253,3 +253,29 @@ async def test_each_rule_end_to_end(crms: Crms, tmp_path: Path, rule: str) -> No
     await sync(settings)
     hs_title = (await crms.hs_get(hs_id, "jobtitle")).get("jobtitle")
     assert (hs_title == "From Salesforce") == sf_to_hs
+
+
+async def test_salesforce_lead_creates_contact_and_a_converted_lead_follows_its_contact(
+    crms: Crms, tmp_path: Path
+) -> None:
+    settings = engine_settings(crms.ep, tmp_path / "state.db")
+    await sync(settings)
+    lead_id = await crms.sf_create("Lead", LastName="Convert", Company="Acme", Email="convert@example.com")
+    await sync(settings)
+    (hs,) = await crms.hs_all()
+    assert hs["properties"]["salesforceleadid"] == lead_id
+
+    async with crms.s.post(
+        crms.ep.salesforce_url + "/__mock/convert-lead", json={"lead_id": lead_id}, ssl=crms._ssl
+    ) as r:
+        assert r.status == 200, await r.text()
+    (contact,) = await crms.sf_all("Contact")
+    await sync(settings)
+    got = await crms.hs_get(hs["id"], "salesforcecontactid", "jobtitle")
+    assert got["salesforcecontactid"] == contact["Id"]
+    assert (await crms.sf_get("Contact", contact["Id"]))["HubSpot_Id__c"] == hs["id"]
+    assert len(await crms.hs_all()) == 1  # the Contact found its person; nobody was duplicated
+
+    await crms.sf_update("Contact", contact["Id"], Title="Converted")  # the link now follows the Contact
+    await sync(settings)
+    assert (await crms.hs_get(hs["id"], "jobtitle"))["jobtitle"] == "Converted"
