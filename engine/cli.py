@@ -92,7 +92,12 @@ def _setup_logging(level: str, as_json: bool) -> None:
 async def _run_until_idle(settings: Settings, backfill: bool) -> int:
     from engine.runtime import sync_until_idle
 
-    summary = await sync_until_idle(settings, backfill=backfill)
+    watch = None
+    if backfill and sys.stderr.isatty():
+        from engine.progress import show_progress
+
+        watch = show_progress
+    summary = await sync_until_idle(settings, backfill=backfill, watch=watch)
     sys.stdout.write(msgspec.json.encode(summary.public()).decode() + "\n")
     return 3 if summary.paused else 0
 

@@ -9,8 +9,9 @@ flush is shielded.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import anyio
 import msgspec
@@ -317,17 +318,27 @@ async def _poll_all(streams: Sequence[ChangeStream], router: Router) -> int:
 
 
 async def sync_until_idle(
-    settings: Settings, *, clock: Callable[[], float] = time.time, backfill: bool = False
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    backfill: bool = False,
+    watch: Callable[[Engine], Coroutine[Any, Any, None]] | None = None,
 ) -> Summary:
     """``crmsync run --until-idle``: open, drain, close. An allotment that is used up already at
-    start gives a paused summary, as it would mid-run."""
+    start gives a paused summary, as it would mid-run. ``watch`` runs beside the sync (the CLI's
+    progress bar) and is cancelled when it ends."""
     paused: AllotmentExhausted | None = None
     try:
-        async with open_engine(settings, clock=clock) as engine:
-            return await run_until_idle(engine, backfill=backfill)
+        async with open_engine(settings, clock=clock) as engine, anyio.create_task_group() as tg:
+            if watch is not None:
+                tg.start_soon(watch, engine)
+            summary = await run_until_idle(engine, backfill=backfill)
+            tg.cancel_scope.cancel()
+            return summary
     except* AllotmentExhausted as group:
         first = group.exceptions[0]
         assert isinstance(first, AllotmentExhausted)
         paused = first
+    assert paused is not None  # the try block returns otherwise
     logger.warning("paused before starting: {}", paused)
     return Summary(paused=f"{paused.system} allotment")
