@@ -178,6 +178,20 @@ def flag(name: str) -> FieldDef:
     return FieldDef(name=name, type="boolean", nillable=False, defaulted=True)
 
 
+def _audit_user(name: str) -> FieldDef:
+    """``CreatedById`` / ``LastModifiedById``: the user Salesforce stamps, never written by the API."""
+    return FieldDef(
+        name=name,
+        type="reference",
+        length=18,
+        reference_to=("User",),
+        nillable=False,
+        createable=False,
+        updateable=False,
+        defaulted=True,
+    )
+
+
 def system_fields(has_owner: bool = True) -> list[FieldDef]:
     fields = [
         FieldDef(
@@ -199,27 +213,9 @@ def system_fields(has_owner: bool = True) -> list[FieldDef]:
     fields += [
         readonly("IsDeleted", "boolean", nillable=False),
         readonly("CreatedDate", "datetime", nillable=False),
-        FieldDef(
-            name="CreatedById",
-            type="reference",
-            length=18,
-            reference_to=("User",),
-            nillable=False,
-            createable=False,
-            updateable=False,
-            defaulted=True,
-        ),
+        _audit_user("CreatedById"),
         readonly("LastModifiedDate", "datetime", nillable=False),
-        FieldDef(
-            name="LastModifiedById",
-            type="reference",
-            length=18,
-            reference_to=("User",),
-            nillable=False,
-            createable=False,
-            updateable=False,
-            defaulted=True,
-        ),
+        _audit_user("LastModifiedById"),
         readonly("SystemModstamp", "datetime", nillable=False),
     ]
     return fields
