@@ -225,7 +225,10 @@ class StateStore:
             return [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
 
     async def prune_api_ledger(self, before_minute: int) -> None:
-        await self._db.execute("DELETE FROM api_ledger WHERE minute < ?", (before_minute,))
+        try:
+            await self._db.execute("DELETE FROM api_ledger WHERE minute < ?", (before_minute,))
+        except sqlite3.Error as exc:
+            raise StateFileError(self.path, f"write failed ({exc})") from exc
 
     async def sync_errors(self) -> list[SyncErrorRow]:
         sql = "SELECT * FROM sync_errors ORDER BY error_type, last_seen_ms"
@@ -287,18 +290,30 @@ def _lock(path: str) -> int:
 async def _prepare(db: aiosqlite.Connection, path: str) -> None:
     try:
         await db.execute("PRAGMA busy_timeout = 5000")
+        # The schema is checked before anything is written: switching to WAL rewrites the file's
+        # header, and a file we refuse (someone else's database, a newer crmsync's) must be left
+        # byte for byte as it was.
+        version = await _schema_version(db)
+        if version > SCHEMA_VERSION:
+            raise StateFileError(
+                path, f"was written by a newer crmsync (schema {version}; this one knows {SCHEMA_VERSION})"
+            )
         async with db.execute("PRAGMA journal_mode = WAL") as cur:
             mode = await cur.fetchone()
         if mode is None or str(mode[0]).lower() != "wal":
             raise StateFileError(path, "cannot switch to WAL mode (is the file or its folder read-only?)")
         await db.execute("PRAGMA synchronous = NORMAL")
-        version = await _schema_version(db)
+    except sqlite3.OperationalError as exc:
+        raise StateFileError(path, f"cannot be used ({exc})") from exc
     except sqlite3.DatabaseError as exc:
         raise StateFileError(path, f"is not a usable crmsync state file ({exc})") from exc
-    if version > SCHEMA_VERSION:
-        raise StateFileError(
-            path, f"was written by a newer crmsync (schema {version}; this one knows {SCHEMA_VERSION})"
-        )
+    try:
+        # Another SQLite client (not crmsync: our lock file covers that) may hold the write lock;
+        # find out now, with a clear message, rather than at the first write mid-run.
+        await db.execute("BEGIN IMMEDIATE")
+        await db.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        raise StateFileError(path, f"is locked by another program ({exc})") from exc
     try:
         for step in range(version, SCHEMA_VERSION):
             await db.execute("BEGIN IMMEDIATE")
