@@ -14,11 +14,13 @@ from typing import Any
 
 import aiohttp
 import anyio
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from engine.mapping import FieldMapping
 from engine.runtime import sync_until_idle
 from engine.settings import Settings
 from engine.store import StateStore
@@ -169,7 +171,8 @@ async def test_invalid_records_become_typed_errors_and_the_rest_sync(crms: Crms,
             "validation",
             "INVALID_EMAIL_ADDRESS",
         ),
-        # HubSpot holds up to 65,536 characters; Salesforce's Title holds 128.
+        # 120 KB of UTF-8 (HubSpot holds up to 65,536 characters, so 100 KB+ only fits as multi-byte
+        # text); Salesforce's Title holds 128.
         await crms.hs_create(email="long@example.com", lastname="Long", jobtitle="é" * 60_000): (
             "validation",
             "STRING_TOO_LONG",
@@ -218,3 +221,89 @@ async def test_generated_text_round_trips_exactly(threaded_mocks: MockEndpoints,
             assert {hs_id: got[hs_id].get("Title") for hs_id in ids} == {
                 hs_id: value.strip().replace("\r\n", "\n") or None for hs_id, value in ids.items()
             }
+
+
+async def lead_mode(crms: Crms, tmp_path: Path) -> tuple[Settings, Path]:
+    """Leads, with a HubSpot number property on an int field and lead status on a restricted picklist."""
+    async with crms.s.post(
+        crms.ep.hubspot_url + "/crm/v3/properties/contacts",
+        json={
+            "name": "headcount",
+            "label": "Headcount",
+            "type": "number",
+            "fieldType": "number",
+            "groupName": "contactinformation",
+        },
+        headers=crms._hs,
+    ) as r:
+        assert r.status == 201, await r.text()
+    fields = msgspec.convert(
+        [
+            {"hubspot": "email", "salesforce": "Email", "rule": "two_way", "kind": "email"},
+            {"hubspot": "lastname", "salesforce": "LastName"},
+            {"hubspot": "company", "salesforce": "Company"},
+            {"hubspot": "headcount", "salesforce": "NumberOfEmployees", "rule": "two_way", "kind": "number"},
+            {
+                "hubspot": "hs_lead_status",
+                "salesforce": "Status",
+                "rule": "two_way",
+                "kind": "enumeration",
+                "values": {"OPEN": "Open - Not Contacted", "CONNECTED": "Working - Contacted"},
+            },
+        ],
+        list[FieldMapping],
+    )
+    path = tmp_path / "state.db"
+    settings = engine_settings(crms.ep, path, create_in_salesforce_as="Lead", fields=fields)
+    await sync(settings)
+    return settings, path
+
+
+def person(i: int, **props: str) -> dict[str, str]:
+    return {"email": f"n{i}@example.com", "lastname": f"N{i}", "company": "Acme", **props}
+
+
+async def test_numbers_as_text_picklists_and_wrong_types_in_lead_mode(crms: Crms, tmp_path: Path) -> None:
+    """A HubSpot number property holds text that HubSpot accepts as a number: it arrives in a
+    Salesforce int field as that number. A value outside a restricted picklist (and outside the
+    mapping's value table) becomes a typed error while the other records sync."""
+    settings, path = await lead_mode(crms, tmp_path)
+
+    good = {
+        await crms.hs_create(**person(0, headcount="42")): 42,
+        await crms.hs_create(**person(1, headcount=" 0042 ")): 42,
+        await crms.hs_create(**person(2, headcount="1e3")): 1000,
+        await crms.hs_create(**person(3, headcount="-7")): -7,
+        await crms.hs_create(**person(4, hs_lead_status="CONNECTED")): None,
+    }
+    bad = {
+        await crms.hs_create(**person(6, hs_lead_status="NEW")): (
+            "invalid_value",
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        ),
+    }
+    summary = await sync(settings)
+    errors = await errors_by_record(path)
+    leads = {lead["HubSpot_Id__c"]: lead for lead in await crms.sf_all("Lead")}
+    assert {hs_id: leads[hs_id].get("NumberOfEmployees") for hs_id in good} == good, errors
+    assert set(leads) == set(good)
+    assert leads[next(reversed(good))]["Status"] == "Working - Contacted"
+    assert set(errors) == set(bad) and summary.errors == len(bad)
+    for hs_id, (error_type, needle) in bad.items():
+        assert errors[hs_id][0] == error_type and needle in errors[hs_id][1], errors[hs_id]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Salesforce mock bug (mockcrm/salesforce, not ours): it stores 1e20 in Lead.NumberOfEmployees, an "
+    "int field of precision 8, instead of refusing it (NUMBER_OUTSIDE_VALID_RANGE), so the Lead is created",
+)
+async def test_number_out_of_the_fields_range_is_a_typed_error(crms: Crms, tmp_path: Path) -> None:
+    settings, path = await lead_mode(crms, tmp_path)
+    huge = await crms.hs_create(**person(0, headcount="1e20", hs_lead_status="OPEN"))
+    fine = await crms.hs_create(**person(1, headcount="12", hs_lead_status="OPEN"))
+    await sync(settings)
+    leads = {lead["HubSpot_Id__c"]: lead for lead in await crms.sf_all("Lead")}
+    assert set(leads) == {fine}
+    errors = await errors_by_record(path)
+    assert set(errors) == {huge} and errors[huge][0] == "invalid_value", errors
