@@ -58,6 +58,14 @@ HOSTILE = [
 NORMALIZED = {"  padded  ": "padded", "line1\r\nline2": "line1\nline2", "\ttabbed\n": "tabbed"}
 EXPECTED = {v: v for v in HOSTILE} | NORMALIZED
 
+ROTATED = [*list(EXPECTED)[1:], *list(EXPECTED)[:1]]
+"""Each record's edit: the next hostile value in the list."""
+
+
+def canonical(text: str) -> str | None:
+    """The documented canonical string form, written out independently of the engine's code."""
+    return text.strip().replace("\r\n", "\n") or None
+
 
 @pytest.fixture
 async def crms() -> AsyncIterator[Crms]:
@@ -79,8 +87,20 @@ async def sf_by_hubspot_id(crms: Crms) -> dict[str, dict[str, Any]]:
     return {c["HubSpot_Id__c"]: c for c in await crms.sf_all("Contact") if c.get("HubSpot_Id__c")}
 
 
+TWO_WAY_TEXT = msgspec.convert(
+    [
+        {"hubspot": "email", "salesforce": "Email", "rule": "two_way", "kind": "email"},
+        {"hubspot": "lastname", "salesforce": "LastName"},
+        {"hubspot": "jobtitle", "salesforce": "Title", "rule": "two_way"},
+        {"hubspot": "address", "salesforce": "MailingStreet", "rule": "two_way"},
+    ],
+    list[FieldMapping],
+)
+
+
 async def test_hostile_text_from_hubspot_arrives_byte_for_byte(crms: Crms, tmp_path: Path) -> None:
-    settings = engine_settings(crms.ep, tmp_path / "state.db")
+    """Creates, then edits (a different hostile value each) through the update path."""
+    settings = engine_settings(crms.ep, tmp_path / "state.db", fields=TWO_WAY_TEXT)
     await sync(settings)
     ids = {}
     for i, value in enumerate(EXPECTED):
@@ -92,6 +112,16 @@ async def test_hostile_text_from_hubspot_arrives_byte_for_byte(crms: Crms, tmp_p
     got = await sf_by_hubspot_id(crms)
     assert {hs_id: (got[hs_id]["Title"], got[hs_id]["MailingStreet"]) for hs_id in ids} == {
         hs_id: (value, value) for hs_id, value in ids.items()
+    }
+
+    shifted = dict(zip(ids, ROTATED, strict=True))
+    for hs_id, value in shifted.items():
+        await crms.hs_update(hs_id, jobtitle=value, address=value[::-1])
+    summary = await sync(settings)
+    assert summary.errors == 0, await errors_by_record(tmp_path / "state.db")
+    got = await sf_by_hubspot_id(crms)
+    assert {hs_id: (got[hs_id]["Title"], got[hs_id]["MailingStreet"]) for hs_id in ids} == {
+        hs_id: (canonical(value), canonical(value[::-1])) for hs_id, value in shifted.items()
     }
 
 
@@ -108,6 +138,16 @@ async def test_hostile_text_from_salesforce_arrives_byte_for_byte(crms: Crms, tm
     got = {h["properties"]["salesforcecontactid"]: h["properties"] for h in await crms.hs_all()}
     assert {sf_id: (got[sf_id]["lastname"], got[sf_id]["jobtitle"]) for sf_id in ids} == {
         sf_id: (value, value) for sf_id, value in ids.items()
+    }
+
+    shifted = dict(zip(ids, ROTATED, strict=True))
+    for sf_id, value in shifted.items():
+        await crms.sf_update("Contact", sf_id, Title=value)
+    summary = await sync(settings)
+    assert summary.errors == 0, await errors_by_record(tmp_path / "state.db")
+    got = {h["properties"]["salesforcecontactid"]: h["properties"] for h in await crms.hs_all()}
+    assert {sf_id: got[sf_id]["jobtitle"] for sf_id in ids} == {
+        sf_id: EXPECTED[value] for sf_id, value in shifted.items()
     }
 
 
@@ -131,6 +171,25 @@ async def test_email_match_query_finds_exactly_the_right_record(crms: Crms, tmp_
     contacts = await crms.sf_all("Contact")
     assert len(contacts) == len(emails) + len(decoys)
     assert {c["Email"] for c in contacts if c.get("HubSpot_Id__c")} == set(emails)
+
+
+async def test_hubspot_email_match_finds_exactly_the_right_contact(crms: Crms, tmp_path: Path) -> None:
+    """The other direction: a Salesforce Contact whose email holds quotes and wildcards finds its
+    existing HubSpot contact (and only that one) instead of creating a second."""
+    emails = ["o'brien@example.com", "a_b@example.com", "a%b@example.com", "x'or'1'='1@example.com"]
+    decoys = ["obrien@example.com", "axb@example.com", "a12345b@example.com", "x@example.com"]
+    hs = {e: await crms.hs_create(email=e, lastname="Right") for e in emails}
+    for d in decoys:
+        await crms.hs_create(email=d, lastname="Decoy")
+    settings = engine_settings(crms.ep, tmp_path / "state.db")
+    await sync(settings)
+    sf = {e: await crms.sf_create("Contact", LastName="Right", Email=e, Title=f"right {e}") for e in emails}
+    summary = await sync(settings)
+    assert summary.created.hubspot == 0 and summary.errors == 0
+    everyone = await crms.hs_all()
+    assert len(everyone) == len(emails) + len(decoys)
+    linked = {h["id"]: h["properties"].get("salesforcecontactid") for h in everyone}
+    assert {hs_id: sf_id for hs_id, sf_id in linked.items() if sf_id} == {hs[e]: sf[e] for e in emails}
 
 
 async def test_invalid_records_become_typed_errors_and_the_rest_sync(crms: Crms, tmp_path: Path) -> None:
@@ -219,7 +278,7 @@ async def test_generated_text_round_trips_exactly(threaded_mocks: MockEndpoints,
             assert summary.errors == 0, await errors_by_record(Path(tmp) / "state.db")
             got = await sf_by_hubspot_id(crms)
             assert {hs_id: got[hs_id].get("Title") for hs_id in ids} == {
-                hs_id: value.strip().replace("\r\n", "\n") or None for hs_id, value in ids.items()
+                hs_id: canonical(value) for hs_id, value in ids.items()
             }
 
 
