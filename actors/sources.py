@@ -143,7 +143,9 @@ class SalesforceDeletedSource:
     async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
         now_ms = int(time.time() * 1000)
         start = max(since_ms, now_ms - 14 * 86_400_000)
-        end = now_ms + 300_000  # a little ahead, for a CRM clock that runs fast
+        # Well ahead of our clock, for a CRM clock that runs fast: Salesforce answers up to its own
+        # now (latestDateCovered), and a window ending short of it would hide its newest deletes.
+        end = now_ms + 3_600_000
         deleted = await self._client.deleted(self._sobject, _iso(start), _iso(end))
         changes = sorted(
             (

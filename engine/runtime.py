@@ -183,7 +183,11 @@ async def _newest_stamp(stream: str, hubspot: HubSpotClient, salesforce: Salesfo
     for an existing one.)"""
     system, _, obj = stream.partition(":")
     if obj.endswith(":deleted"):
-        return int(time.time() * 1000)  # the delete log has no query; its entries carry Salesforce's clock
+        # Not our clock: the log's entries carry Salesforce's whole-second clock, so a floor taken
+        # from ours drops every delete stamped in the same second — or, with Salesforce running
+        # behind, in the next minutes. The log starts at zero instead: a delete of a record never
+        # linked finds no link and does nothing, so deletes from before the first run stay inert.
+        return 0
     if system == "salesforce":
         page = await salesforce.query(
             f"SELECT SystemModstamp FROM {obj} ORDER BY SystemModstamp DESC LIMIT 1"
