@@ -57,8 +57,10 @@ def _edit(state: Path, sql: str) -> None:
     assert not Path(str(state) + "-wal").exists()
 
 
-def _refused(ep: MockEndpoints, config: Path, state: Path, expect: str) -> None:
-    """Run once: exit 1, one line naming the state file and the problem, nothing touched."""
+def _refused(ep: MockEndpoints, config: Path, state: Path, expect: str, *, check_health: bool = True) -> None:
+    """Run once: exit 1, one line naming the state file and the problem, nothing touched; then
+    ``crmsync health`` and ``crmsync errors`` over the same file (unless the file is only refused
+    for writing: a locked or read-only file can still be read for a report)."""
     before_bytes = state.read_bytes()
     before_counts = _count(ep)
     result = crmsync("run", "--config", str(config), "--until-idle")
@@ -69,6 +71,14 @@ def _refused(ep: MockEndpoints, config: Path, state: Path, expect: str) -> None:
     assert message.startswith(f"crmsync: state file {state}") and expect in message, message
     assert state.read_bytes() == before_bytes
     assert _count(ep) == before_counts
+    if not check_health:
+        return
+    for command in ("health", "errors"):
+        shown = crmsync(command, "--config", str(config))
+        assert shown.returncode == 1, (command, shown.stdout, shown.stderr)
+        line = shown.stderr.strip()
+        assert "\n" not in line and line.startswith(f"crmsync: state file {state}"), (command, line)
+        assert state.read_bytes() == before_bytes
 
 
 def test_garbage_file_is_refused(threaded_mocks: MockEndpoints, linked: tuple[Path, Path]) -> None:
@@ -137,7 +147,7 @@ def test_file_in_use_by_another_crmsync_is_refused(
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        _refused(threaded_mocks, config, state, "is in use by another crmsync process")
+        _refused(threaded_mocks, config, state, "is in use by another crmsync process", check_health=False)
     finally:
         holder.kill()
         holder.wait()
@@ -166,7 +176,7 @@ def test_file_locked_by_another_sqlite_client_is_refused(
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        _refused(threaded_mocks, config, state, "state file")
+        _refused(threaded_mocks, config, state, "state file", check_health=False)
     finally:
         holder.kill()
         holder.wait()
@@ -196,6 +206,6 @@ def test_read_only_file_is_refused(
         with pytest.raises(OSError):
             (ro / "probe").write_bytes(b"x")  # the mount really is read-only, even for root
         config = write_config(tmp_path / "ro.toml", threaded_mocks, ro / "state.db")
-        _refused(threaded_mocks, config, ro / "state.db", "state file")
+        _refused(threaded_mocks, config, ro / "state.db", "state file", check_health=False)
     finally:
         subprocess.run(["umount", str(ro)], check=True)
