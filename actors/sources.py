@@ -146,7 +146,7 @@ class SalesforceDeletedSource:
         # Well ahead of our clock, for a CRM clock that runs fast: Salesforce answers up to its own
         # now (latestDateCovered), and a window ending short of it would hide its newest deletes.
         end = now_ms + 3_600_000
-        deleted = await self._client.deleted(self._sobject, _iso(start), _iso(end))
+        deleted = await self._client.deleted(self._sobject, iso_utc(start), iso_utc(end))
         changes = sorted(
             (
                 Change(
@@ -163,5 +163,6 @@ class SalesforceDeletedSource:
         return changes, None
 
 
-def _iso(ms: int) -> str:
+def iso_utc(ms: int) -> str:
+    """A Salesforce replication-window bound (whole seconds, UTC)."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")

@@ -23,7 +23,7 @@ from actors.contact_io import ContactIO
 from actors.contact_values import ID_PROPERTY
 from actors.owners import OwnerDirectory
 from actors.router import Router
-from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource
+from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource, iso_utc
 from actors.stream import Change, ChangeStream, Ticket
 from engine.budget import AllotmentExhausted, Budget, burst_limiter
 from engine.canonical import parse_timestamp_ms
@@ -150,7 +150,11 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
             for t in SF_OBJECTS
         ]
         for stream in streams:
-            await stream.load(initial_ms=await _newest_stamp(stream.name, hubspot, salesforce))
+            # A saved cursor makes the starting point moot: ask the CRMs only for a new state file.
+            fresh = await store.cursor(stream.name) is None
+            await stream.load(
+                initial_ms=await _newest_stamp(stream.name, hubspot, salesforce) if fresh else 0
+            )
         yield Engine(
             settings=settings,
             calls_at_open=calls_at_open,
@@ -183,11 +187,15 @@ async def _newest_stamp(stream: str, hubspot: HubSpotClient, salesforce: Salesfo
     for an existing one.)"""
     system, _, obj = stream.partition(":")
     if obj.endswith(":deleted"):
-        # Not our clock: the log's entries carry Salesforce's whole-second clock, so a floor taken
-        # from ours drops every delete stamped in the same second — or, with Salesforce running
-        # behind, in the next minutes. The log starts at zero instead: a delete of a record never
-        # linked finds no link and does nothing, so deletes from before the first run stay inert.
-        return 0
+        # The log's entries carry Salesforce's whole-second clock, not ours: a floor from our clock
+        # dropped every delete in the same second, or in the next minutes with Salesforce behind.
+        # So the floor is Salesforce's own now (latestDateCovered) less one second; an older delete
+        # that slips in finds no link and does nothing.
+        sobject = obj.removesuffix(":deleted")
+        now_ms = int(time.time() * 1000)
+        log = await salesforce.deleted(sobject, iso_utc(now_ms - 86_400_000), iso_utc(now_ms + 3_600_000))
+        crm_now_ms = parse_timestamp_ms(log.latestDateCovered) if log.latestDateCovered else now_ms
+        return crm_now_ms - 1000
     if system == "salesforce":
         page = await salesforce.query(
             f"SELECT SystemModstamp FROM {obj} ORDER BY SystemModstamp DESC LIMIT 1"
