@@ -111,6 +111,12 @@ async def _check_version(db: aiosqlite.Connection, path: str) -> None:
     try:
         async with db.execute("SELECT value FROM meta WHERE key = 'schema_version'") as cur:
             row = await cur.fetchone()
+        # A report from a damaged file would read as "all well" while crmsync run refuses it.
+        async with db.execute("PRAGMA quick_check(1)") as cur:
+            check = await cur.fetchone()
+        if check is None or check[0] != "ok":
+            detail = " ".join(str(check[0]).split()) if check else "no integrity answer"  # one line
+            raise sqlite3.DatabaseError(f"damaged: {detail}")
     except sqlite3.DatabaseError as exc:
         raise StateFileError(path, f"is not a usable crmsync state file ({exc})") from exc
     version = int(row[0]) if row else 0

@@ -201,28 +201,26 @@ class StateStore:
         return {link.salesforce_id: link for link in map(_link, rows) if link.salesforce_id is not None}
 
     async def count_links(self, obj: str) -> int:
-        async with self._db.execute("SELECT count(*) FROM links WHERE object = ?", (obj,)) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        rows = await self._rows("SELECT count(*) FROM links WHERE object = ?", (obj,))
+        return int(rows[0][0]) if rows else 0
 
     async def cursor(self, stream: str) -> Cursor | None:
         sql = "SELECT ts_ms, last_id, floor_ms FROM cursors WHERE stream = ?"
-        async with self._db.execute(sql, (stream,)) as cur:
-            row = await cur.fetchone()
-        return Cursor(ts_ms=int(row[0]), last_id=str(row[1]), floor_ms=int(row[2])) if row else None
+        rows = await self._rows(sql, (stream,))
+        return (
+            Cursor(ts_ms=int(rows[0][0]), last_id=str(rows[0][1]), floor_ms=int(rows[0][2])) if rows else None
+        )
 
     async def api_calls_since(self, system: str, minute: int) -> int:
         """Calls recorded for ``system`` in minutes >= ``minute``."""
         sql = "SELECT coalesce(sum(calls), 0) FROM api_ledger WHERE system = ? AND minute >= ?"
-        async with self._db.execute(sql, (system, minute)) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        rows = await self._rows(sql, (system, minute))
+        return int(rows[0][0]) if rows else 0
 
     async def api_ledger(self, system: str, since_minute: int) -> list[tuple[int, int]]:
         """(minute, calls) rows for ``system`` from ``since_minute`` on, oldest first."""
         sql = "SELECT minute, calls FROM api_ledger WHERE system = ? AND minute >= ? ORDER BY minute"
-        async with self._db.execute(sql, (system, since_minute)) as cur:
-            return [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
+        return [(int(r[0]), int(r[1])) for r in await self._rows(sql, (system, since_minute))]
 
     async def prune_api_ledger(self, before_minute: int) -> None:
         try:
@@ -232,8 +230,7 @@ class StateStore:
 
     async def sync_errors(self) -> list[SyncErrorRow]:
         sql = "SELECT * FROM sync_errors ORDER BY error_type, last_seen_ms"
-        async with self._db.execute(sql) as cur:
-            rows = await cur.fetchall()
+        rows = await self._rows(sql, ())
         return [
             SyncErrorRow(
                 object=r[0],
@@ -254,9 +251,17 @@ class StateStore:
         for i in range(0, len(ids), _IN_CHUNK):
             chunk = ids[i : i + _IN_CHUNK]
             query = f"{sql} ({','.join('?' * len(chunk))})"
-            async with self._db.execute(query, (obj, *chunk)) as cur:
-                out.extend(await cur.fetchall())
+            out.extend(await self._rows(query, (obj, *chunk)))
         return out
+
+    async def _rows(self, sql: str, params: tuple[object, ...]) -> list[sqlite3.Row]:
+        # A page damaged behind an intact schema only shows when it is read, mid-run: that stops
+        # the engine with the state file's one-line message, like damage found at open.
+        try:
+            async with self._db.execute(sql, params) as cur:
+                return list(await cur.fetchall())
+        except sqlite3.Error as exc:
+            raise StateFileError(self.path, f"read failed ({exc})") from exc
 
 
 def _link(row: sqlite3.Row) -> Link:
@@ -298,6 +303,14 @@ async def _prepare(db: aiosqlite.Connection, path: str) -> None:
             raise StateFileError(
                 path, f"was written by a newer crmsync (schema {version}; this one knows {SCHEMA_VERSION})"
             )
+        # Damage behind an intact schema would otherwise only show at its first read, mid-run,
+        # after the engine had written into a damaged file. quick_check reads every page once
+        # (about a second per few hundred MB), which a state file that stops duplicates is worth.
+        async with db.execute("PRAGMA quick_check(1)") as cur:
+            check = await cur.fetchone()
+        if check is None or check[0] != "ok":
+            detail = " ".join(str(check[0]).split()) if check else "no integrity answer"  # one line
+            raise sqlite3.DatabaseError(f"damaged: {detail}")
         async with db.execute("PRAGMA journal_mode = WAL") as cur:
             mode = await cur.fetchone()
         if mode is None or str(mode[0]).lower() != "wal":
