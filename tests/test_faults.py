@@ -99,14 +99,36 @@ async def injected(crms: Crms) -> dict[str, int]:
     return dict(total)
 
 
+# Endpoints that create without a key: repeating one after a lost reply would duplicate a record.
+PLAIN_CREATES = {
+    "POST /crm/v3/objects/{objectType}",
+    "POST /crm/v3/objects/{objectType}/batch/create",
+    "POST /services/data/v{version}/sobjects/{sobject}",
+    "POST /services/data/v{version}/composite/sobjects",
+}
+
+
+def plain_creates(
+    before: tuple[dict[str, Any], dict[str, Any]], after: tuple[dict[str, Any], dict[str, Any]]
+) -> dict[str, int]:
+    used: dict[str, int] = {}
+    for old, new in zip(before, after, strict=True):
+        for endpoint, n in new["by_endpoint"].items():
+            if endpoint in PLAIN_CREATES and n > old["by_endpoint"].get(endpoint, 0):
+                used[endpoint] = n - old["by_endpoint"].get(endpoint, 0)
+    return used
+
+
 async def test_lost_replies_to_writes_are_retried_without_duplicates(crms: Crms, tmp_path: Path) -> None:
     settings = lifted(engine_settings(crms.ep, tmp_path / "s.db"))
     await sync(settings)
     await seed_both(crms, 30)
     for system in ("hubspot", "salesforce"):
         await set_faults(crms, system, drop_reply_rate=0.3)
+    before = await crms.calls()
     summary = await sync(settings)
     assert (await injected(crms)).get("dropped_reply", 0) > 0
+    assert plain_creates(before, await crms.calls()) == {}  # only idempotent writes are ever retried
     await set_faults(crms, "hubspot")
     await set_faults(crms, "salesforce")
     assert summary.errors == 0
