@@ -352,6 +352,35 @@ async def test_numbers_as_text_picklists_and_wrong_types_in_lead_mode(crms: Crms
         assert errors[hs_id][0] == error_type and needle in errors[hs_id][1], errors[hs_id]
 
 
+async def test_salesforce_values_hubspot_refuses_become_typed_errors(crms: Crms, tmp_path: Path) -> None:
+    """The other direction: a Salesforce Lead whose status has no HubSpot option (and no entry in
+    the value table) becomes a typed error on that Lead; the other Leads reach HubSpot."""
+    settings, path = await lead_mode(crms, tmp_path)
+    refused = await crms.sf_create(
+        "Lead",
+        LastName="Refused",
+        Company="Acme",
+        Email="refused@example.com",
+        Status="Closed - Not Converted",
+    )
+    fine = {
+        await crms.sf_create(
+            "Lead", LastName=f"Fine{i}", Company="Acme", Email=f"fine{i}@example.com", NumberOfEmployees=i
+        ): i
+        for i in range(1, 4)
+    }
+    summary = await sync(settings)
+    errors = await errors_by_record(path)
+    assert set(errors) == {refused} and summary.errors == 1, errors
+    error_type, message = errors[refused]
+    assert error_type == "invalid_value" and "hs_lead_status" in message, errors[refused]
+    got = {h["properties"].get("salesforceleadid"): h["properties"] for h in await crms.hs_all()}
+    assert {sf_id: (got[sf_id]["headcount"], got[sf_id]["hs_lead_status"]) for sf_id in fine} == {
+        sf_id: (str(n), "OPEN") for sf_id, n in fine.items()
+    }
+    assert refused not in got
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="Salesforce mock bug (mockcrm/salesforce, not ours): it stores 1e20 in Lead.NumberOfEmployees, an "
