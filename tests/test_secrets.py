@@ -120,8 +120,9 @@ def test_no_secret_in_any_output(secret_mocks: MockEndpoints, tmp_path: Path, lo
         refused = run("run", "--until-idle", *flags, extra_env={var: wrong})
         assert refused.returncode == 1, refused.stderr[-2000:]
         assert "refused the credentials" in refused.stderr.strip().splitlines()[-1]
-        refused_health = run("health", extra_env={var: wrong})
-        assert refused_health.returncode == 0, refused_health.stderr
+        for args in (("health",), ("health", "--json"), ("errors",)):
+            refused_health = run(*args, extra_env={var: wrong})
+            assert refused_health.returncode == 0, refused_health.stderr
 
     for result in outputs:
         for stream in (result.stdout, result.stderr):
