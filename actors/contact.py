@@ -101,11 +101,10 @@ class ContactActor:
                 return  # our own write coming back, or an unmapped field: nothing to move (no echo)
             sf = await self.io.sf_by_id[link.salesforce_type].submit(link.salesforce_id)
             if sf is None:
-                raise RecordError(
-                    "deleted",
-                    f"the linked Salesforce {link.salesforce_type} {link.salesforce_id} no longer exists",
-                    "Restore it in Salesforce, or unlink the contact to let crmsync create a new one.",
-                )
+                # Deleted in Salesforce before its delete-log entry reached us: the same outcome
+                # as that entry will have (R-CON-3), not an error on the HubSpot contact.
+                await self._unlink_deleted(link)
+                return
             await self._sync_pair(link, hs, sf)
 
     async def _link_new_hubspot(self, change: Change, email: str) -> None:
@@ -211,12 +210,18 @@ class ContactActor:
             return
         async with self.locks.hold(link.key):
             link = await self.io.links_by_sf.submit(change.record_id)
-            if link is None:
-                return
-            if self.settings.on_salesforce_delete == "delete" and link.hubspot_id:
-                await self.io.hs_archive.submit(link.hubspot_id)
-                self.summary.deleted.hubspot += 1
-            await self.io.store.commit([DeleteLink(link.key)])
+            if link is not None:
+                await self._unlink_deleted(link)
+
+    async def _unlink_deleted(self, link: Link) -> None:
+        """The pair's Salesforce record is gone: archive the HubSpot contact if so configured,
+        and unlink either way. Called with the pair's lock held."""
+        if self.settings.on_salesforce_delete == "delete" and link.hubspot_id:
+            await self.io.hs_archive.submit(link.hubspot_id)
+            self.summary.deleted.hubspot += 1
+        ops: list[StoreOp] = [DeleteLink(link.key)]
+        ops += [ClearError("contacts", system, rid) for system, rid in self._ids(link)]
+        await self.io.store.commit(ops)
 
     async def _link_new_salesforce(self, sf_type: str, sf: SfRecord, email: str) -> None:
         hs_obj = await self.io.hs_by_email.submit(email) if email else None

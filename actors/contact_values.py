@@ -48,7 +48,8 @@ class ContactValues:
                     value = from_salesforce(m.kind, values.get(m.salesforce), m.table)
             except CanonicalError:
                 return False
-            if value != link.bases[m.key]:
+            base = link.bases[m.key]
+            if value != base and not self._unrepresentable_owner(m, side, value, base):
                 return False
         return True
 
@@ -65,3 +66,14 @@ class ContactValues:
                 values[m.salesforce] = self.owners.sf_to_email(values.get(m.salesforce))
         modified = str(sf.get("LastModifiedDate") or sf.get("SystemModstamp") or "")
         return SalesforceRecord(values=values, modified_ms=parse_timestamp_ms(modified) if modified else 0)
+
+    def _unrepresentable_owner(self, m: FieldMapping, side: str, value: str | None, base: str | None) -> bool:
+        """A Salesforce owner with no HubSpot owner of that email cannot be written to HubSpot
+        (R-OWN: owners match by email), so HubSpot's blank owner is all the agreement there can be."""
+        return (
+            m.kind is FieldKind.OWNER
+            and side == "hubspot"
+            and value is None
+            and base is not None
+            and base not in self.owners.hubspot_id
+        )

@@ -196,14 +196,6 @@ async def test_one_person_changed_on_both_sides_in_one_pass_then_redelivered(
     await assert_no_sync_errors(state)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="actors/contact.py: a Salesforce-created contact is created in HubSpot without an owner, "
-    "yet its link's hubspot_owner_id base holds the Salesforce owner's email, so the HubSpot record "
-    "never agrees with its bases; every redelivery (the stream's look-back after a restart) reads "
-    "Salesforce, and when the Salesforce record was just deleted it becomes a 'deleted' sync error "
-    "on the HubSpot contact, left behind after the delete log unlinks (and archives) it",
-)
 async def test_salesforce_delete_in_the_pass_that_redelivers_its_pair_leaves_no_error(
     crms: Crms, tmp_path: Path
 ) -> None:
