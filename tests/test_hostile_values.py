@@ -381,11 +381,6 @@ async def test_salesforce_values_hubspot_refuses_become_typed_errors(crms: Crms,
     assert refused not in got
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Salesforce mock bug (mockcrm/salesforce, not ours): it stores 1e20 in Lead.NumberOfEmployees, an "
-    "int field of precision 8, instead of refusing it (NUMBER_OUTSIDE_VALID_RANGE), so the Lead is created",
-)
 async def test_number_out_of_the_fields_range_is_a_typed_error(crms: Crms, tmp_path: Path) -> None:
     settings, path = await lead_mode(crms, tmp_path)
     huge = await crms.hs_create(**person(0, headcount="1e20", hs_lead_status="OPEN"))

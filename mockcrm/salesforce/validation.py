@@ -201,6 +201,19 @@ def check_values(
             continue
         clean[name] = value
         if value.__class__ is not str:
+            if (
+                fd.precision
+                and isinstance(value, int | float)
+                and abs(value) >= 10 ** (fd.precision - fd.scale)
+            ):
+                # More integer digits than the field's precision allows.
+                errors.append(
+                    RecordError(
+                        "NUMBER_OUTSIDE_VALID_RANGE",
+                        f"{fd.label}: value outside of valid range on numeric field: {value}",
+                        [name],
+                    )
+                )
             continue
         text = str(value)
         if fd.length and len(text) > fd.length:
