@@ -313,12 +313,6 @@ async def test_formula_field_flows_to_hubspot_and_is_never_written(crms: Crms, t
     assert await sync_errors(tmp_path / "state.db") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R-TRG-5: a formula change alone never triggers a write, so a formula that our own write "
-    "made Salesforce recalculate reaches HubSpot only with the record's next write for another reason "
-    "(an enhancement to consider: treat a recalculation caused by our own write as part of it)",
-)
 async def test_formula_recalculated_by_a_hubspot_edit_comes_back(crms: Crms, tmp_path: Path) -> None:
     settings = await formula_setup(crms, tmp_path)
     await crms.sf_create("Contact", LastName="Hopper", Email="grace@navy.mil")
