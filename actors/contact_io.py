@@ -7,10 +7,10 @@ up to 100 and Salesforce queries and sObject Collections of up to 200.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from actors.batch import Batcher
+from actors.batch import Batcher, Flush, In, Out
 from engine.canonical import SalesforceValue
 from engine.hubspot import BATCH_MAX, BatchResult, HubSpotClient, HubSpotObject
 from engine.record_errors import hubspot_error, salesforce_error
@@ -71,7 +71,7 @@ class ContactIO:
         }
         self.sf_update: Batcher[tuple[str, SfWrite], SaveResult] = self._batcher(self._sf_update, sf_size)
 
-    def _batcher(self, flush: Any, size: int) -> Any:
+    def _batcher(self, flush: Flush[In, Out], size: int) -> Batcher[In, Out]:
         return Batcher(flush, size=size, linger_s=self._linger_s, concurrency=self._concurrency)
 
     # -- state store -----------------------------------------------------------------------------
@@ -104,7 +104,7 @@ class ContactIO:
         await self.hs.batch_archive("contacts", list(dict.fromkeys(ids)))
         return [None] * len(ids)
 
-    def _hs_upserter(self, prop: str) -> Any:
+    def _hs_upserter(self, prop: str) -> Flush[HsWrite, HubSpotObject]:
         async def flush(items: Sequence[HsWrite]) -> list[HubSpotObject | BaseException]:
             result = await self._split_on_400(
                 items, lambda part: self.hs.batch_upsert("contacts", prop, part)
@@ -113,7 +113,9 @@ class ContactIO:
 
         return flush
 
-    async def _split_on_400(self, items: Sequence[HsWrite], call: Any) -> BatchResult:
+    async def _split_on_400(
+        self, items: Sequence[HsWrite], call: Callable[[Sequence[HsWrite]], Awaitable[BatchResult]]
+    ) -> BatchResult:
         """A 400 for the whole batch names no input: halve the batch until the culprit is alone."""
         result: BatchResult = await call(items)
         if result.results or len(items) <= 1 or not result.errors or any(e.context for e in result.errors):
@@ -125,7 +127,7 @@ class ContactIO:
 
     # -- Salesforce ------------------------------------------------------------------------------
 
-    def _sf_retriever(self, sobject: str) -> Any:
+    def _sf_retriever(self, sobject: str) -> Flush[str, SfRecord | None]:
         async def flush(ids: Sequence[str]) -> list[SfRecord | BaseException | None]:
             unique = list(dict.fromkeys(ids))
             rows = await self.sf.retrieve(sobject, unique, self.sf_fields[sobject])
@@ -134,7 +136,7 @@ class ContactIO:
 
         return flush
 
-    def _sf_matcher(self, sobject: str) -> Any:
+    def _sf_matcher(self, sobject: str) -> Flush[str, list[SfRecord]]:
         async def flush(emails: Sequence[str]) -> list[list[SfRecord] | BaseException]:
             soql = self.sf.equal_soql(
                 sobject, [*self.sf_fields[sobject], "CreatedDate"], "Email", list(set(emails))
@@ -156,7 +158,7 @@ class ContactIO:
 
         return flush
 
-    def _sf_upserter(self, sobject: str) -> Any:
+    def _sf_upserter(self, sobject: str) -> Flush[SfWrite, SaveResult]:
         async def flush(records: Sequence[SfWrite]) -> list[SaveResult | BaseException]:
             results = await self.sf.upsert(sobject, self.external_id_field, records)
             return [_sf_outcome(r) for r in results]
@@ -182,7 +184,7 @@ def _sf_outcome(result: SaveResult) -> SaveResult | BaseException:
 
 
 def _match_hubspot(
-    items: Sequence[HsWrite], result: BatchResult, key: Any
+    items: Sequence[HsWrite], result: BatchResult, key: Callable[[HubSpotObject], str]
 ) -> list[HubSpotObject | BaseException]:
     """Batch results come back unordered: pair them with inputs by id, errors by their context."""
     by_key = {key(r): r for r in result.results}
