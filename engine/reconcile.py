@@ -9,7 +9,7 @@ because a property missing from ``values`` is read as blank.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import msgspec
 
@@ -139,24 +139,39 @@ def reconcile(
     return _Pass(link, hubspot, salesforce, settings).run(mappings)
 
 
+def _create_fields(
+    mappings: Sequence[FieldMapping],
+    read: Callable[[FieldMapping], str | None],
+    bases: dict[str, str | None],
+    notes: list[FieldNote],
+) -> Iterator[tuple[FieldMapping, SyncRule, str]]:
+    """The fields a create may send, with the source side's canonical value. Shared by both create
+    directions: ``dont_sync`` fields are skipped, an unreadable value becomes an error note, and a
+    blank one is agreed blank at once (blank here, and blank in the record about to be created)."""
+    for m in mappings:
+        rule = m.effective_rule
+        if rule is _DONT_SYNC:
+            continue
+        try:
+            value = read(m)
+        except CanonicalError as exc:
+            notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.ERROR, str(exc)))
+            continue
+        if value is None:
+            bases[m.key] = None
+            continue
+        yield m, rule, value
+
+
 def _create_salesforce(
     hubspot: HubSpotRecord, mappings: Sequence[FieldMapping], settings: ReconcileSettings
 ) -> Decision:
     writes: dict[str, SalesforceValue] = {}
     bases: dict[str, str | None] = {}
     notes: list[FieldNote] = []
-    for m in mappings:
-        rule = m.effective_rule
-        if rule is _DONT_SYNC:
-            continue
-        try:
-            value = from_hubspot(m.kind, hubspot.values.get(m.hubspot), m.table)
-        except CanonicalError as exc:
-            notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.ERROR, str(exc)))
-            continue
-        if value is None:
-            bases[m.key] = None  # blank here, and blank in the record about to be created
-            continue
+    for m, rule, value in _create_fields(
+        mappings, lambda m: from_hubspot(m.kind, hubspot.values.get(m.hubspot), m.table), bases, notes
+    ):
         if rule in _NOT_ON_SF_CREATE or m.formula:
             reason = f"{rule.value}: HubSpot's value is not sent when creating in Salesforce"
             notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.NOT_SENT, reason, value))
@@ -171,9 +186,9 @@ def _create_salesforce(
     for m, country in states_without_country(mappings, writes, {}):
         del writes[m.salesforce]
         del bases[m.key]
-        value = from_hubspot(m.kind, hubspot.values.get(m.hubspot), m.table)
+        state = from_hubspot(m.kind, hubspot.values.get(m.hubspot), m.table)
         notes.append(
-            FieldNote(m.hubspot, m.salesforce, m.effective_rule, Action.ERROR, state_reason(country), value)
+            FieldNote(m.hubspot, m.salesforce, m.effective_rule, Action.ERROR, state_reason(country), state)
         )
     return Decision({}, writes, bases, tuple(notes), create_salesforce=True)
 
@@ -182,18 +197,12 @@ def _create_hubspot(salesforce: SalesforceRecord, mappings: Sequence[FieldMappin
     writes: dict[str, str] = {}
     bases: dict[str, str | None] = {}
     notes: list[FieldNote] = []
-    for m in mappings:
-        rule = m.effective_rule
-        if rule is _DONT_SYNC:
-            continue
-        try:
-            value = from_salesforce(m.kind, salesforce.values.get(m.salesforce), m.table)
-        except CanonicalError as exc:
-            notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.ERROR, str(exc)))
-            continue
-        if value is None:
-            bases[m.key] = None  # blank here, and blank in the record about to be created
-            continue
+    for m, rule, value in _create_fields(
+        mappings,
+        lambda m: from_salesforce(m.kind, salesforce.values.get(m.salesforce), m.table),
+        bases,
+        notes,
+    ):
         if rule in _NOT_ON_HS_CREATE:
             reason = f"{rule.value}: Salesforce's value is not sent when creating in HubSpot"
             notes.append(FieldNote(m.hubspot, m.salesforce, rule, Action.NOT_SENT, reason, None, value))
