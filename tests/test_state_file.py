@@ -12,7 +12,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -134,24 +134,12 @@ def test_file_in_use_by_another_crmsync_is_refused(
 ) -> None:
     config, state = linked
     # Another process holds the lock: a child that takes it and waits on stdin.
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT);"
-            " fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); sys.stdin.read()",
-            str(state) + ".lock",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    lock_code = (
+        "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT);"
+        " fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); sys.stdin.read()"
     )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with _holding(lock_code, Path(str(state) + ".lock")):
         _refused(threaded_mocks, config, state, "is in use by another crmsync process", check_health=False)
-    finally:
-        holder.kill()
-        holder.wait()
     # Once the other process is gone, the same file works again (and the pending contact syncs).
     after = crmsync("run", "--config", str(config), "--until-idle")
     assert after.returncode == 0, after.stderr
@@ -163,21 +151,24 @@ def test_file_locked_by_another_sqlite_client_is_refused(
 ) -> None:
     """Not crmsync but any SQLite client (a backup tool, a curious admin) holding a write lock."""
     config, state = linked
+    sqlite_code = (
+        "import sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None);"
+        " db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()"
+    )
+    with _holding(sqlite_code, state):
+        _refused(threaded_mocks, config, state, "state file", check_health=False)
+
+
+@contextmanager
+def _holding(code: str, path: Path) -> Iterator[None]:
+    """Run ``code`` in a child that takes a lock on ``path``, says 'locked', and holds it until the
+    block ends."""
     holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None);"
-            " db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()",
-            str(state),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        _refused(threaded_mocks, config, state, "state file", check_health=False)
+        yield
     finally:
         holder.kill()
         holder.wait()
