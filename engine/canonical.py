@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from engine.mapping import FieldKind, ValueTable
@@ -112,7 +112,21 @@ def parse_timestamp_ms(text: str) -> int:
     stripped = text.strip()
     if stripped.lstrip("-").isdigit():
         return int(stripped)
-    return int(_parse_datetime(stripped).timestamp() * 1000)
+    return epoch_ms(_parse_datetime(stripped))
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Whole epoch milliseconds, floored like the CRMs' own clocks.
+
+    Integer arithmetic on purpose: ``int(moment.timestamp() * 1000)`` rounds through a double and
+    truncates toward zero, which puts a pre-1970 moment one millisecond (and one second, once the
+    milliseconds are dropped) after itself.
+    """
+    return (moment - _EPOCH) // _ONE_MS
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
 
 
 def _number(raw: str | int | float) -> str:
@@ -167,8 +181,8 @@ def _parse_datetime(text: str) -> datetime:
 
 def _from_epoch_ms(ms: int) -> datetime:
     try:
-        return datetime.fromtimestamp(ms / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError) as exc:
+        return _EPOCH + ms * _ONE_MS
+    except OverflowError as exc:
         raise CanonicalError(f"{ms} is out of range for epoch milliseconds") from exc
 
 
