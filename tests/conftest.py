@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -12,7 +13,9 @@ from mockcrm.server import MocksInThread, running_mocks
 # hypothesis's per-example deadline and its "generation is slow" check are off; every property
 # still runs its full number of examples.
 settings.register_profile("crmsync", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("crmsync")
+# A long hunt by hand: HYPOTHESIS_PROFILE=thorough ./scripts/test (or pytest with it set).
+settings.register_profile("thorough", parent=settings.get_profile("crmsync"), max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "crmsync"))
 
 
 @pytest.fixture
