@@ -26,8 +26,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from engine.auth import TokenProvider, salesforce_grant
 from engine.budget import WINDOW_MINUTES
-from engine.errors import StateFileError
+from engine.errors import AuthFailed, StateFileError, Transient
 from engine.http import ssl_context
 from engine.settings import Settings
 from engine.store import StateStore
@@ -133,19 +134,29 @@ async def salesforce_org_limit(settings: Settings) -> OrgLimit | str:
     names the HTTP status or the exception type only: nothing that could carry the token."""
     sf = settings.salesforce
     url = f"{sf.instance_url.rstrip('/')}/services/data/v{sf.api_version}/limits"
-    headers = {"Authorization": f"Bearer {sf.token}", "Accept": "application/json"}
     try:
         ssl = ssl_context(sf.ca_file)
         timeout = aiohttp.ClientTimeout(total=LIMITS_TIMEOUT_S)
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.get(url, headers=headers, ssl=ssl) as resp,
-        ):
-            if resp.status in (401, 403):
-                return f"Salesforce refused the credentials (HTTP {resp.status})"
-            if resp.status != 200:
-                return f"Salesforce answered HTTP {resp.status}"
-            return _limits.decode(await resp.read()).DailyApiRequests
+        async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(ssl=ssl)) as session:
+            # With refresh credentials, a token comes from the token endpoint (once more on a 401).
+            auth = TokenProvider("salesforce", sf.token, salesforce_grant(sf), session, backoff_s=0.2)
+            for _ in range(2):
+                token, generation = await auth.bearer()
+                headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+                async with session.get(url, headers=headers) as resp:
+                    status, body = resp.status, await resp.read()
+                if status != 401 or not auth.can_refresh:
+                    break
+                await auth.refresh_after(generation)
+            if status in (401, 403):
+                return f"Salesforce refused the credentials (HTTP {status})"
+            if status != 200:
+                return f"Salesforce answered HTTP {status}"
+            return _limits.decode(body).DailyApiRequests
+    except AuthFailed:  # its message names the keys to fix; it never holds a secret, but keep it short
+        return "Salesforce refused the OAuth refresh credentials"
+    except Transient:
+        return "Salesforce's OAuth token endpoint is not reachable"
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         return f"Salesforce is not reachable ({type(exc).__name__})"
     except (msgspec.DecodeError, ValueError):

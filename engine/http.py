@@ -5,6 +5,7 @@ timeouts and dropped connections are retried with backoff (they are back-pressur
 errors); only idempotent operations go through here (reads, updates and upserts on external ids —
 crmsync never issues a plain create), so a retry after a lost reply can never duplicate a record.
 What a CRM says about a request (2xx and the remaining 4xx) goes back to the caller to interpret.
+A 401 asks the system's ``TokenProvider`` for a fresh token once, then repeats the request.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import anyio
 import msgspec
 from loguru import logger
 
+from engine.auth import TokenProvider
 from engine.budget import AllotmentExhausted, Budget
 from engine.errors import AuthFailed, Transient
 
@@ -73,7 +75,7 @@ class HttpClient:
         self,
         system: str,
         base_url: str,
-        token: str,
+        token: str | TokenProvider,
         budget: Budget,
         session: aiohttp.ClientSession,
         policy: Policy,
@@ -83,13 +85,18 @@ class HttpClient:
     ) -> None:
         self.system = system
         self.base_url = base_url.rstrip("/")
-        self._auth = {"Authorization": f"Bearer {token}"}
+        self.auth = token if isinstance(token, TokenProvider) else TokenProvider(system, token)
         self.budget = budget
         self._session = session
         self._policy = policy
         self._max_attempts = max_attempts
         self._backoff_s = backoff_s
         self._log = logger.bind(system=system)
+        self._fix = (
+            f"check the OAuth app behind {system}.client_id (its scopes, and that it belongs to this account)"
+            if self.auth.can_refresh
+            else f"check {system}.token (env CRMSYNC_{system.upper()}_TOKEN), or configure OAuth refresh"
+        )
 
     async def request(
         self,
@@ -101,12 +108,17 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         url = path if path.startswith("http") else self.base_url + path
-        sent_headers = {**self._auth, **(headers or {})}
+        extra = dict(headers or {})
         if body is not None:
-            sent_headers.setdefault("Content-Type", "application/json")
+            extra.setdefault("Content-Type", "application/json")
         problem = "no attempt made"
-        for attempt in range(1, self._max_attempts + 1):
+        refreshed = False
+        attempt = 0
+        while attempt < self._max_attempts:
+            attempt += 1
             await self.budget.acquire()
+            token, generation = await self.auth.bearer()
+            sent_headers = {"Authorization": f"Bearer {token}", **extra}
             wait: float | None = None
             try:
                 async with self._session.request(
@@ -122,7 +134,16 @@ class HttpClient:
                 if verdict is Verdict.RETURN:
                     return response
                 if verdict is Verdict.AUTH:
-                    raise AuthFailed(self.system, f"HTTP {response.status} on {method} {path}")
+                    refused = f"HTTP {response.status} on {method} {path}"
+                    if not self.auth.can_refresh:
+                        raise AuthFailed(self.system, f"{refused}; {self._fix}")
+                    if refreshed:  # a token fresh from the token endpoint was refused too: no loop
+                        raise AuthFailed(self.system, f"{refused} with a just-refreshed token; {self._fix}")
+                    await self.auth.refresh_after(generation)  # AuthFailed when it cannot
+                    refreshed = True
+                    self._log.debug("retrying {} {} with a refreshed access token", method, path)
+                    attempt -= 1  # the refusal was not the CRM failing: it costs no attempt
+                    continue
                 if verdict is Verdict.EXHAUSTED:
                     raise AllotmentExhausted(self.system, self.budget.server_exhausted())
                 problem = f"{method} {path}: HTTP {response.status} {response.body[:200]!r}"

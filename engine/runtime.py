@@ -25,6 +25,7 @@ from actors.owners import OwnerDirectory
 from actors.router import Router
 from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource, iso_utc
 from actors.stream import Change, ChangeStream, Ticket
+from engine.auth import TokenProvider, hubspot_grant, salesforce_grant
 from engine.budget import AllotmentExhausted, Budget, burst_limiter
 from engine.canonical import parse_timestamp_ms
 from engine.errors import Transient
@@ -89,7 +90,7 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
             HttpClient(
                 "hubspot",
                 settings.hubspot.base_url,
-                settings.hubspot.token,
+                TokenProvider("hubspot", hs.token, hubspot_grant(hs), hs_session),
                 budgets["hubspot"],
                 hs_session,
                 HubSpotPolicy(),
@@ -100,7 +101,9 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
             HttpClient(
                 "salesforce",
                 settings.salesforce.instance_url,
-                settings.salesforce.token,
+                TokenProvider(
+                    "salesforce", settings.salesforce.token, salesforce_grant(settings.salesforce), sf_session
+                ),
                 budgets["salesforce"],
                 sf_session,
                 SalesforcePolicy(),

@@ -26,7 +26,16 @@ Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/]+")]
 class HubSpotSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     base_url: Url = "https://api.hubapi.com"
     token: str = ""
-    """Private-app access token (secret)."""
+    """Private-app or OAuth access token (secret); may stay empty when refresh credentials are set."""
+    client_id: str = ""
+    """OAuth app's client id: with ``client_secret`` and ``refresh_token``, crmsync refreshes
+    expired access tokens itself."""
+    client_secret: str = ""
+    """OAuth app's client secret (secret)."""
+    refresh_token: str = ""
+    """OAuth refresh token of the installed app (secret)."""
+    token_url: Url | None = None
+    """OAuth token endpoint; default ``{base_url}/oauth/v1/token``."""
     daily_api_allotment: Positive = 250_000
     """Calls per rolling 24 h crmsync may spend on HubSpot."""
     burst_per_10s: NonNegative = 190
@@ -34,23 +43,52 @@ class HubSpotSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     search_per_s: NonNegative = 5
     """The search endpoints' own limit per second; 0 = none."""
 
+    @property
+    def oauth(self) -> bool:
+        return bool(self.client_id or self.client_secret or self.refresh_token)
+
+    def oauth_token_url(self) -> str:
+        return self.token_url or self.base_url.rstrip("/") + "/oauth/v1/token"
+
     def __repr__(self) -> str:
-        return f"HubSpotSettings(base_url={self.base_url!r}, token=***, allotment={self.daily_api_allotment})"
+        return (
+            f"HubSpotSettings(base_url={self.base_url!r}, token=***, oauth={'on' if self.oauth else 'off'}, "
+            f"allotment={self.daily_api_allotment})"
+        )
 
 
 class SalesforceSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     instance_url: Url = "https://login.salesforce.com"
     token: str = ""
-    """Session id / OAuth access token (secret)."""
+    """Session id / OAuth access token (secret); may stay empty when refresh credentials are set."""
+    client_id: str = ""
+    """Connected app's consumer key: with ``refresh_token`` crmsync refreshes expired sessions."""
+    client_secret: str = ""
+    """Connected app's consumer secret (secret); optional, as an app may not require it for the
+    refresh-token flow."""
+    refresh_token: str = ""
+    """OAuth refresh token (secret)."""
+    token_url: Url | None = None
+    """OAuth token endpoint; default ``{instance_url}/services/oauth2/token`` (a My Domain URL
+    answers there); ``https://login.salesforce.com/services/oauth2/token`` (or test. for a
+    sandbox) works for every org."""
     api_version: Annotated[str, msgspec.Meta(pattern=r"^\d{2,3}\.0$")] = "59.0"
     ca_file: str | None = None
     """Extra CA to trust (the mock's self-signed certificate)."""
     daily_api_allotment: Positive = 15_000
     """Calls per rolling 24 h crmsync may spend of the org's allocation."""
 
+    @property
+    def oauth(self) -> bool:
+        return bool(self.client_id or self.client_secret or self.refresh_token)
+
+    def oauth_token_url(self) -> str:
+        return self.token_url or self.instance_url.rstrip("/") + "/services/oauth2/token"
+
     def __repr__(self) -> str:
         return (
             f"SalesforceSettings(instance_url={self.instance_url!r}, token=***, "
+            f"oauth={'on' if self.oauth else 'off'}, "
             f"api_version={self.api_version!r}, allotment={self.daily_api_allotment})"
         )
 
@@ -154,11 +192,34 @@ def _explain(message: str) -> str:
     return f"{where}{hint}: {problem}"
 
 
+# The OAuth keys each system needs for a refresh; HubSpot always wants the client secret, while
+# a Salesforce connected app can be set not to require it for the refresh-token flow.
+_REFRESH_KEYS = {
+    "hubspot": ("client_id", "client_secret", "refresh_token"),
+    "salesforce": ("client_id", "refresh_token"),
+}
+
+
+def _key(section: str, key: str) -> str:
+    return f"{section}.{key} (env {env_name(section, key)})"
+
+
 def _require(settings: Settings) -> None:
-    if not settings.hubspot.token:
-        raise ConfigError("hubspot.token (env CRMSYNC_HUBSPOT_TOKEN): required")
-    if not settings.salesforce.token:
-        raise ConfigError("salesforce.token (env CRMSYNC_SALESFORCE_TOKEN): required")
+    for section, system in (("hubspot", settings.hubspot), ("salesforce", settings.salesforce)):
+        needed = _REFRESH_KEYS[section]
+        if system.oauth:
+            for key in needed:
+                if not getattr(system, key):
+                    given = [k for k in ("client_id", "client_secret", "refresh_token") if getattr(system, k)]
+                    raise ConfigError(
+                        f"{_key(section, key)}: required for OAuth refresh (given: "
+                        f"{', '.join(f'{section}.{k}' for k in given)})"
+                    )
+        elif not system.token:
+            raise ConfigError(
+                f"{_key(section, 'token')}: required, or OAuth refresh credentials "
+                f"({', '.join(f'{section}.{k}' for k in needed)})"
+            )
     if settings.salesforce.ca_file is not None and not Path(settings.salesforce.ca_file).is_file():
         raise ConfigError(
             f"salesforce.ca_file (env CRMSYNC_SALESFORCE_CA_FILE): no file at {settings.salesforce.ca_file}"

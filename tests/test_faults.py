@@ -55,6 +55,40 @@ async def advance_clock(crms: Crms, system: str, seconds: float) -> None:
         assert r.status == 200, await r.text()
 
 
+async def oauth_refresh_token(crms: Crms, system: str) -> str:
+    """A refresh token the mock accepts: HubSpot's takes any it has not revoked, Salesforce's only
+    those it issued (here through a password grant)."""
+    if system == "hubspot":
+        return "na1-faults-refresh"
+    form = {"grant_type": "password", "client_id": "app", "username": "u@example.com", "password": "p"}
+    url = crms.ep.salesforce_url + "/services/oauth2/token"
+    async with crms.s.post(url, data=form, ssl=crms._ssl) as r:
+        assert r.status == 200, await r.text()
+        return str((await r.json())["refresh_token"])
+
+
+async def hubspot_access_token(crms: Crms, refresh: str) -> str:
+    form = {"grant_type": "refresh_token", "client_id": "app", "client_secret": "s", "refresh_token": refresh}
+    async with crms.s.post(crms.ep.hubspot_url + "/oauth/v1/token", data=form) as r:
+        assert r.status == 200, await r.text()
+        return str((await r.json())["access_token"])
+
+
+async def token_calls(crms: Crms, system: str) -> int:
+    hs, sf = await crms.calls()
+    if system == "hubspot":
+        return int(hs["by_endpoint"].get("POST /oauth/v1/token", 0))
+    return int(sf["by_endpoint"].get("POST /services/oauth2/token", 0))
+
+
+def with_oauth(settings: Settings, system: str, token: str, refresh: str) -> Settings:
+    part = settings.hubspot if system == "hubspot" else settings.salesforce
+    part = msgspec.structs.replace(
+        part, token=token, client_id="app", client_secret="s", refresh_token=refresh
+    )
+    return msgspec.structs.replace(settings, **{system: part})
+
+
 async def sync(settings: Settings, limit_s: float = 90) -> Summary:
     with anyio.fail_after(limit_s):
         return await sync_until_idle(settings)
@@ -211,21 +245,22 @@ async def test_salesforce_request_limit_exceeded_pauses_and_resumes(tmp_path: Pa
         await assert_no_sync_errors(tmp_path / "s.db")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no OAuth refresh flow: settings carry a fixed bearer token, and a 401 raises AuthFailed "
-    "(engine/http.py Verdict.AUTH) which ends the run instead of refreshing the token and retrying",
-)
-async def test_expired_token_is_refreshed_and_the_sync_converges(tmp_path: Path) -> None:
+@pytest.mark.parametrize("system", ["hubspot", "salesforce"])
+async def test_expired_token_is_refreshed_and_the_sync_converges(tmp_path: Path, system: str) -> None:
     async with running_mocks(mock_config(**LIFTED)) as (ep, _, _), aiohttp.ClientSession() as session:
         crms = Crms(ep, session)
         await sync(lifted(engine_settings(ep, tmp_path / "s.db")))
-        await crms.hs_create(email="tok@example.com", lastname="Tok")
-        # The token the engine holds has expired: the server refuses it with 401.
-        expired = lifted(engine_settings(ep, tmp_path / "s.db"))
-        expired = msgspec.structs.replace(
-            expired, salesforce=msgspec.structs.replace(expired.salesforce, token="expired-token")
-        )
+        await seed_both(crms, 3, tag="tok")
+        refresh = await oauth_refresh_token(crms, system)
+        if system == "hubspot":
+            # A real OAuth token, then 30 minutes of HubSpot's clock: it answers 401 from then on.
+            token = await hubspot_access_token(crms, refresh)
+            await advance_clock(crms, "hubspot", 1801)
+        else:
+            token = "00Dexpired!session"  # the mock's sessions never age: one it no longer knows
+        expired = with_oauth(lifted(engine_settings(ep, tmp_path / "s.db")), system, token, refresh)
+        before = await token_calls(crms, system)
         summary = await sync(expired)
         assert summary.errors == 0
-        await assert_converged(crms, 1)
+        assert await token_calls(crms, system) == before + 1  # one refresh served the whole run
+        await assert_converged(crms, 6)

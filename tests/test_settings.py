@@ -90,3 +90,66 @@ def test_missing_token_and_secrets_never_in_messages_or_repr() -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(None, {**TOKENS, "CRMSYNC_HUBSPOT_DAILY_API_ALLOTMENT": "pat-secret-1"})
     assert "pat-secret-1" not in str(info.value)
+
+
+OAUTH_ENV = {
+    "CRMSYNC_HUBSPOT_CLIENT_ID": "hs-app",
+    "CRMSYNC_HUBSPOT_CLIENT_SECRET": "hs-client-SECRET-77",
+    "CRMSYNC_HUBSPOT_REFRESH_TOKEN": "na1-REFRESH-SECRET-88",
+    "CRMSYNC_SALESFORCE_CLIENT_ID": "3MVG9-consumer-key",
+    "CRMSYNC_SALESFORCE_REFRESH_TOKEN": "5Aep-SF-REFRESH-SECRET-99",
+}
+
+
+def test_refresh_credentials_replace_the_token_and_default_their_token_urls(tmp_path: Path) -> None:
+    path = _toml(
+        tmp_path,
+        '[hubspot]\nbase_url = "http://127.0.0.1:8101/"\n'
+        '[salesforce]\ninstance_url = "https://acme.my.salesforce.com"\n',
+    )
+    s = load_settings(path, OAUTH_ENV)
+    assert s.hubspot.token == "" and s.hubspot.oauth and s.salesforce.oauth
+    assert s.hubspot.refresh_token == "na1-REFRESH-SECRET-88"
+    assert s.hubspot.oauth_token_url() == "http://127.0.0.1:8101/oauth/v1/token"
+    assert s.salesforce.oauth_token_url() == "https://acme.my.salesforce.com/services/oauth2/token"
+    assert s.salesforce.client_secret == ""  # a connected app may not require it for refreshes
+    login = "https://login.salesforce.com/services/oauth2/token"
+    s = load_settings(path, {**OAUTH_ENV, **TOKENS, "CRMSYNC_SALESFORCE_TOKEN_URL": login})
+    assert s.salesforce.oauth_token_url() == login and s.salesforce.token == "00Dsecret!2"  # both at once
+    shown = repr(s)
+    assert "oauth=on" in shown
+    for secret in (*OAUTH_ENV.values(), *TOKENS.values()):
+        assert secret not in shown
+
+
+@pytest.mark.parametrize(
+    ("drop", "expected"),
+    [
+        (
+            "CRMSYNC_HUBSPOT_CLIENT_SECRET",
+            "hubspot.client_secret (env CRMSYNC_HUBSPOT_CLIENT_SECRET): required",
+        ),
+        (
+            "CRMSYNC_HUBSPOT_REFRESH_TOKEN",
+            "hubspot.refresh_token (env CRMSYNC_HUBSPOT_REFRESH_TOKEN): required",
+        ),
+        ("CRMSYNC_SALESFORCE_CLIENT_ID", "salesforce.client_id (env CRMSYNC_SALESFORCE_CLIENT_ID): required"),
+    ],
+)
+def test_incomplete_refresh_credentials_name_the_missing_key(drop: str, expected: str) -> None:
+    env = {k: v for k, v in OAUTH_ENV.items() if k != drop}
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env)
+    message = str(info.value)
+    assert expected in message
+    assert not [v for v in OAUTH_ENV.values() if v in message]
+
+
+def test_neither_token_nor_refresh_credentials_and_a_bad_token_url() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, {k: v for k, v in OAUTH_ENV.items() if "SALESFORCE" in k})
+    assert "hubspot.token (env CRMSYNC_HUBSPOT_TOKEN): required, or OAuth refresh credentials" in str(
+        info.value
+    )
+    with pytest.raises(ConfigError, match=r"salesforce\.token_url \(env CRMSYNC_SALESFORCE_TOKEN_URL\)"):
+        load_settings(None, {**OAUTH_ENV, "CRMSYNC_SALESFORCE_TOKEN_URL": "login.salesforce.com"})

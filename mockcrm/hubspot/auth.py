@@ -60,7 +60,7 @@ async def token(request: web.Request) -> web.Response:
         return _oauth_error("BAD_CLIENT_ID", "missing or unknown client id / client secret")
     if grant == "refresh_token":
         refresh = fields.get("refresh_token", "")
-        if not refresh:
+        if not refresh or refresh in mock.revoked_refresh_tokens:
             return _oauth_error("BAD_REFRESH_TOKEN", "missing or unknown refresh token")
     elif grant == "authorization_code":
         if not fields.get("code") or not fields.get("redirect_uri"):
@@ -107,9 +107,17 @@ async def access_token_info(request: web.Request) -> web.Response:
     )
 
 
+async def revoke_refresh_token(request: web.Request) -> web.Response:
+    """The app's uninstall: the refresh token stops working (HubSpot answers 204)."""
+    mock = mock_of(request)
+    mock.revoked_refresh_tokens.add(request.match_info["token"])
+    return web.Response(status=204)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/oauth/v1/token", token)
     app.router.add_get("/oauth/v1/access-tokens/{token}", access_token_info)
+    app.router.add_delete("/oauth/v1/refresh-tokens/{token}", revoke_refresh_token)
 
 
 UNAUTHENTICATED_PREFIX = "/oauth/"

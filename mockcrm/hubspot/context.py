@@ -56,6 +56,9 @@ class HubSpotMock:
         self.stats = CallStats()
         self.tokens: dict[str, OAuthToken] = {}
         self.token_counter = 0
+        self.revoked_refresh_tokens: set[str] = set()
+        """Refresh tokens deleted through ``DELETE /oauth/v1/refresh-tokens/{token}``; any other
+        non-empty one is taken as issued to an installed app."""
         self.rules = Rules()
         self.seed_calls = 0
         """``/__mock/seed`` calls since the last reset (each after the first gets its own email tag)."""
@@ -64,6 +67,7 @@ class HubSpotMock:
         self.portal.reset()
         self.limits.reset()
         self.tokens.clear()
+        self.revoked_refresh_tokens.clear()
         self.rules = Rules()
         self.seed_calls = 0
 
