@@ -116,8 +116,9 @@ class HttpClient:
         attempt = 0
         while attempt < self._max_attempts:
             attempt += 1
-            await self.budget.acquire()
+            # The token first: a call whose token cannot be had is never sent, so it is not charged.
             token, generation = await self.auth.bearer()
+            await self.budget.acquire()
             sent_headers = {"Authorization": f"Bearer {token}", **extra}
             wait: float | None = None
             try:

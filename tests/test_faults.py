@@ -14,13 +14,13 @@ import anyio
 import msgspec
 import pytest
 
-from engine.runtime import sync_until_idle
+from engine.runtime import Engine, sync_until_idle
 from engine.settings import Settings
 from engine.store import StateStore
 from engine.summary import Summary
 from mockcrm.server import running_mocks
 from tests.conftest import mock_config
-from tests.crms import Crms, engine_settings
+from tests.crms import Crms, engine_settings, wait_until
 
 # The HubSpot burst limit is the mock's real one; these tests are about faults, not about pacing.
 LIFTED = {"hubspot_burst_limit": 0, "hubspot_search_rate": 0}
@@ -264,3 +264,38 @@ async def test_expired_token_is_refreshed_and_the_sync_converges(tmp_path: Path,
         assert summary.errors == 0
         assert await token_calls(crms, system) == before + 1  # one refresh served the whole run
         await assert_converged(crms, 6)
+
+
+async def test_a_token_expiring_mid_run_is_refreshed_once_under_full_concurrency(tmp_path: Path) -> None:
+    """HubSpot OAuth only (no token configured): the engine fetches one at start; half way through
+    a run of small batches HubSpot's clock passes its 30 minutes, every request in flight is
+    refused at once, and one refresh serves them all."""
+    async with running_mocks(mock_config(**LIFTED)) as (ep, _, _), aiohttp.ClientSession() as session:
+        crms = Crms(ep, session)
+        base = lifted(engine_settings(ep, tmp_path / "s.db"))
+        await sync(base)
+        await seed_both(crms, 40, tag="mid")
+        await set_faults(crms, "hubspot", latency_ms=50)
+        settings = with_oauth(base, "hubspot", "", await oauth_refresh_token(crms, "hubspot"))
+        settings = msgspec.structs.replace(
+            settings, tuning=msgspec.structs.replace(settings.tuning, batch_size=5, http_connections=8)
+        )
+        expired_at: list[int] = []
+
+        async def expire_half_way(engine: Engine) -> None:
+            created = engine.summary.created
+
+            async def half_way() -> bool:
+                return created.hubspot + created.salesforce >= 20
+
+            await wait_until(half_way)
+            expired_at.append(created.hubspot)
+            await advance_clock(crms, "hubspot", 1801)
+
+        before = await token_calls(crms, "hubspot")
+        with anyio.fail_after(120):
+            summary = await sync_until_idle(settings, watch=expire_half_way)
+        assert expired_at and expired_at[0] < 40, "the token expired after the run's HubSpot writes"
+        assert summary.errors == 0
+        assert await token_calls(crms, "hubspot") == before + 2  # the first token, and one refresh
+        await assert_converged(crms, 80)

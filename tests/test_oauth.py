@@ -323,7 +323,9 @@ def test_a_refused_refresh_ends_the_run_with_a_clear_error_and_no_secret(
     if system == "salesforce":
         health = crmsync("health", "--config", str(config), "--json", env=env)
         assert health.returncode == 0, health.stderr
-        assert json.loads(health.stdout)["salesforce"]["limited_by_salesforce"] is None
+        figures = json.loads(health.stdout)["salesforce"]
+        assert figures["limited_by_salesforce"] is None
+        assert figures["calls_24h"] == 0  # no call went out without a token, so none was charged
         outputs.append(crmsync("health", "--config", str(config), env=env))
         assert "refused the OAuth refresh credentials" in outputs[-1].stdout, outputs[-1].stdout
     for out in outputs:
