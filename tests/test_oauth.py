@@ -19,7 +19,7 @@ from loguru import logger
 
 from engine.auth import REFRESH_ATTEMPTS, TokenProvider, hubspot_grant, salesforce_grant
 from engine.budget import Budget
-from engine.errors import Transient
+from engine.errors import AuthFailed, Transient
 from engine.http import HttpClient, Policy
 from engine.hubspot import HubSpotPolicy
 from engine.salesforce import SalesforcePolicy
@@ -156,6 +156,32 @@ async def test_concurrent_401s_cause_exactly_one_refresh(
     assert token_calls(ep, system) - before == 1  # the mock's own count
     assert auth.refreshes == 1
     assert len(retried) >= 8, "the refused requests were not concurrent"
+
+
+async def test_a_fresh_token_refused_too_is_fatal_not_a_loop(
+    threaded_mocks: MockEndpoints, tmp_path: Path
+) -> None:
+    """A token endpoint of the wrong account (here: HubSpot's token_url pointing at Salesforce's)
+    issues tokens the API refuses: one refresh, then AuthFailed, never a refresh loop."""
+    ep = threaded_mocks
+    hs = with_oauth(Settings(), "hubspot", token="", refresh_token=salesforce_refresh_token(ep)).hubspot
+    hs = msgspec.structs.replace(
+        hs, base_url=ep.hubspot_url, token_url=ep.salesforce_url + "/services/oauth2/token"
+    )
+    before = token_calls(ep, "salesforce")
+    store = await StateStore.open(tmp_path / "s.db")
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=_ssl(ep))) as session:
+            auth = TokenProvider("hubspot", "pat-na1-stale", hubspot_grant(hs), session)
+            budget = Budget("hubspot", 10_000, store)
+            http = HttpClient("hubspot", ep.hubspot_url, auth, budget, session, HubSpotPolicy())
+            with anyio.fail_after(30), pytest.raises(AuthFailed) as info:
+                await http.request("GET", "/crm/v3/objects/contacts")
+    finally:
+        await store.close()
+    assert "just-refreshed token" in str(info.value) and "hubspot.client_id" in str(info.value)
+    assert token_calls(ep, "salesforce") - before == 1 and auth.refreshes == 1
+    assert budget.used_24h() == 2  # the stale token's call and the fresh one's, nothing more
 
 
 async def test_a_known_expiry_is_refreshed_before_it_comes(threaded_mocks: MockEndpoints) -> None:
