@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 from loguru import logger
 
+from actors.contact_fresh import PairCommits
 from actors.contact_io import ContactIO, SfRecord
 from actors.contact_values import ID_PROPERTY, ContactValues
 from actors.locks import KeyedLocks
@@ -54,15 +55,18 @@ class ContactActor:
         mappings: Mapping[str, Sequence[FieldMapping]],
         owners: OwnerDirectory,
         summary: Summary,
+        *,
+        echo_suppression: bool = True,
     ) -> None:
         self.io = io
         self.settings = settings
         self.mappings = mappings
         self.owners = owners
         self.reconcile_settings = ReconcileSettings.of(owners.active_salesforce_emails())
-        self.values = ContactValues(mappings, owners, io.external_id_field)
+        self.values = ContactValues(mappings, owners, io.external_id_field, echo_suppression)
         self.summary = summary
         self.locks = KeyedLocks()
+        self.commits = PairCommits()
         self._log = logger.bind(actor="contact")
 
     async def handle(self, key: str, change: Change) -> None:
@@ -99,6 +103,13 @@ class ContactActor:
             hs = self.values.hubspot_record(change.values, change.modified_ms)
             if self.values.agrees_with_bases(link, hs.values, "hubspot"):
                 return  # our own write coming back, or an unmapped field: nothing to move (no echo)
+            if self.commits.may_be_stale(link.key, change.read_at):
+                hs_obj = await self.io.hs_by_id.submit(hs_id)
+                if hs_obj is None:
+                    return  # archived since: a HubSpot delete never deletes in Salesforce (R-CON-4)
+                hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
+                if self.values.agrees_with_bases(link, hs.values, "hubspot"):
+                    return  # the snapshot predated our own write, which is all that changed
             sf = await self.io.sf_by_id[link.salesforce_type].submit(link.salesforce_id)
             if sf is None:
                 # Deleted in Salesforce before its delete-log entry reached us: the same outcome
@@ -172,15 +183,24 @@ class ContactActor:
             link = await self.io.links_by_sf.submit(sf_id)
             if link is None or link.hubspot_id is None:
                 return
-            if self.values.agrees_with_bases(
-                link, self.values.salesforce_record(sf_type, change.values).values, "salesforce"
-            ):
+            sf = change.values
+            if self._sf_agrees(link, sf_type, sf):
                 return  # our own write coming back, or an unmapped field: nothing to move (no echo)
+            if self.commits.may_be_stale(link.key, change.read_at):
+                fresh = await self.io.sf_by_id[sf_type].submit(sf_id)
+                if fresh is None or self._sf_agrees(link, sf_type, fresh):
+                    return  # deleted since (its delete-log entry unlinks), or only our write changed
+                sf = fresh
             hs_obj = await self.io.hs_by_id.submit(link.hubspot_id)
             if hs_obj is None:
                 return  # archived in HubSpot: a HubSpot delete never deletes in Salesforce (R-CON-4)
             hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
-            await self._sync_pair(link, hs, change.values)
+            await self._sync_pair(link, hs, sf)
+
+    def _sf_agrees(self, link: Link, sf_type: str, sf: SfRecord) -> bool:
+        return self.values.agrees_with_bases(
+            link, self.values.salesforce_record(sf_type, sf).values, "salesforce"
+        )
 
     async def _lead_converted(self, link: Link, change: Change) -> None:
         """SPEC §5: a converted Lead is followed through its new Contact. The link moves to the
@@ -298,6 +318,7 @@ class ContactActor:
         ops: list[StoreOp] = [PutLink(done, now_ms=int(time.time() * 1000))]
         ops += [ClearError("contacts", system, rid) for system, rid in self._ids(done)]
         await self.io.store.commit(ops)
+        self.commits.committed(done.key)
         if moved:
             self.summary.synced += 1
         if decision.errors:

@@ -18,9 +18,16 @@ ID_PROPERTY = {"Contact": "salesforcecontactid", "Lead": "salesforceleadid"}
 
 class ContactValues:
     def __init__(
-        self, mappings: Mapping[str, Sequence[FieldMapping]], owners: OwnerDirectory, external_id_field: str
+        self,
+        mappings: Mapping[str, Sequence[FieldMapping]],
+        owners: OwnerDirectory,
+        external_id_field: str,
+        echo_suppression: bool = True,
     ) -> None:
         self.mappings = mappings
+        self.echo_suppression = echo_suppression
+        """False only to diagnose (``CRMSYNC_ECHO_SUPPRESSION=off``): nothing agrees, so every
+        change, our own writes coming back included, is reconciled against the other side."""
         self.owners = owners
         self.external_id_field = external_id_field
         self.owner_fields = [m for ms in mappings.values() for m in ms if m.kind is FieldKind.OWNER]
@@ -29,6 +36,8 @@ class ContactValues:
         """True when every synced field on this side still holds its base and the side already
         carries the other's id: then this change cannot move anything, and the other side need not
         be read. (A change on the other side arrives through that side's own stream.)"""
+        if not self.echo_suppression:
+            return False
         if link.salesforce_type is None or link.hubspot_id is None:
             return False
         if side == "hubspot":

@@ -36,7 +36,7 @@ class HubSpotSource:
         self._group_ids: set[str] = set()
         self._group_new = False
 
-    def _change(self, obj: HubSpotObject) -> Change:
+    def _change(self, obj: HubSpotObject, read_at: float) -> Change:
         stamp = obj.properties.get(self._lm) or obj.updatedAt
         return Change(
             system="hubspot",
@@ -44,14 +44,18 @@ class HubSpotSource:
             record_id=obj.id,
             modified_ms=parse_timestamp_ms(stamp),
             values=dict(obj.properties),
+            read_at=read_at,
         )
 
     async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
         if token is not None and token.startswith("ms:"):
             return await self._group_page(token)
         since = since_ms if token is None else int(token)
+        read_at = time.monotonic()
         page = await self._client.search_modified(self._object, since, self._props)
-        changes = sorted((self._change(o) for o in page.results), key=lambda c: (c.modified_ms, c.record_id))
+        changes = sorted(
+            (self._change(o, read_at) for o in page.results), key=lambda c: (c.modified_ms, c.record_id)
+        )
         if len(changes) < SEARCH_PAGE:
             return changes, None
         newest = changes[-1].modified_ms
@@ -72,10 +76,11 @@ class HubSpotSource:
                 ms,
             )
             return [], str(ms + 1)
+        read_at = time.monotonic()
         page = await self._client.search_modified(
             self._object, ms, self._props, exact=True, after=str(offset)
         )
-        changes = [self._change(o) for o in page.results]
+        changes = [self._change(o, read_at) for o in page.results]
         fresh = [c for c in changes if c.record_id not in self._group_ids]
         self._group_ids.update(c.record_id for c in fresh)
         self._group_new = self._group_new or bool(fresh)
@@ -110,6 +115,7 @@ class SalesforceSource:
             f"SELECT {select} FROM {self._sobject} WHERE {where}"
             f" ORDER BY SystemModstamp ASC, Id ASC LIMIT {SF_PAGE}"
         )
+        read_at = time.monotonic()
         result = await self._client.query(soql)
         changes = [
             Change(
@@ -118,6 +124,7 @@ class SalesforceSource:
                 record_id=str(row["Id"]),
                 modified_ms=parse_timestamp_ms(str(row["SystemModstamp"])),
                 values={k: v for k, v in row.items() if k != "attributes"},
+                read_at=read_at,
             )
             for row in result.records
         ]

@@ -36,6 +36,10 @@ class Change(msgspec.Struct, frozen=True, kw_only=True):
     modified_ms: int
     values: dict[str, Any] = msgspec.field(default_factory=dict)
     deleted: bool = False
+    read_at: float = 0.0
+    """``time.monotonic()`` when the page holding this snapshot was requested. An actor that
+    committed the record's pair after this moment may have written to the record since: the
+    snapshot can then be older than the record, and the actor reads the record afresh."""
 
 
 class ChangeSource(Protocol):

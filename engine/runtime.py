@@ -141,7 +141,8 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
             linger_s=tuning.batch_linger_ms / 1000,
             concurrency=max(1, tuning.http_connections // 2),
         )
-        actor = ContactActor(io, settings.contacts, mappings, owners, summary)
+        echo = tuning.echo_suppression == "on"
+        actor = ContactActor(io, settings.contacts, mappings, owners, summary, echo_suppression=echo)
         streams = [ChangeStream("hubspot:contacts", HubSpotSource(hubspot, "contacts", hs_props), store)]
         streams += [
             ChangeStream(f"salesforce:{t}", SalesforceSource(salesforce, t, list(sf_fields[t])), store)

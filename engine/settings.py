@@ -120,6 +120,11 @@ class TuningSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Concurrent HTTP connections per CRM."""
     poll_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    echo_suppression: Literal["on", "off"] = "on"
+    """For diagnosis only (``CRMSYNC_ECHO_SUPPRESSION=off``): every change, our own writes coming
+    back included, is reconciled against the other side as if it were new: extra reads (the
+    reconciler still writes only what differs). tests/test_echo.py uses it to show that the
+    no-echo check is what keeps converged runs to polling calls only."""
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
