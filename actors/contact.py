@@ -277,9 +277,19 @@ class ContactActor:
         wrote_sf = await self._write_salesforce(
             link, self.owners.salesforce_ids(dict(decision.salesforce_writes), self.values.owner_fields), sf
         )
-        wrote_hs = await self._write_hubspot(
-            link, self.owners.hubspot_ids(dict(decision.hubspot_writes), self.values.owner_fields), hs
-        )
+        hs_writes = self.owners.hubspot_ids(dict(decision.hubspot_writes), self.values.owner_fields)
+        if wrote_sf and self.values.has_formulas(link.salesforce_type):
+            # R-TRG-5 holds back a formula's change *alone*. One that our own write just made
+            # Salesforce recalculate is part of that write: it goes to HubSpot with it (its echo
+            # would otherwise be a formula-only change, held for good).
+            after = await self.io.sf_by_id[link.salesforce_type].submit(str(link.salesforce_id))
+            if after is not None:
+                formula_writes, formula_bases = self.values.recalculated(
+                    link.salesforce_type, after, decision.bases
+                )
+                hs_writes.update(formula_writes)
+                decision = msgspec.structs.replace(decision, bases={**decision.bases, **formula_bases})
+        wrote_hs = await self._write_hubspot(link, hs_writes, hs)
         # A pair counts as synced when something moved or it was linked just now; a change that
         # only confirms the bases (an echo that had to be read) does not.
         moved = wrote_sf or wrote_hs or not link.bases

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from actors.owners import OwnerDirectory
-from engine.canonical import CanonicalError, from_hubspot, from_salesforce, parse_timestamp_ms
+from engine.canonical import CanonicalError, from_hubspot, from_salesforce, parse_timestamp_ms, to_hubspot
 from engine.mapping import FieldKind, FieldMapping, SyncRule
 from engine.reconcile import HubSpotRecord, SalesforceRecord
 from engine.store_types import Link
@@ -61,6 +61,28 @@ class ContactValues:
             if value != base and not self._unrepresentable_owner(m, side, value, base):
                 return False
         return True
+
+    def has_formulas(self, sobject: str) -> bool:
+        return any(m.formula for m in self.mappings[sobject])
+
+    def recalculated(
+        self, sobject: str, after: Mapping[str, Any], bases: Mapping[str, Any]
+    ) -> tuple[dict[str, str], dict[str, str | None]]:
+        """Formula fields whose value in ``after`` (the record re-read after our write) differs from
+        its base: the HubSpot writes that carry them, and their new bases."""
+        writes: dict[str, str] = {}
+        new_bases: dict[str, str | None] = {}
+        for m in self.mappings[sobject]:
+            if not m.formula or m.effective_rule is SyncRule.DONT_SYNC or m.key not in bases:
+                continue
+            try:
+                value = from_salesforce(m.kind, after.get(m.salesforce), m.table)
+            except CanonicalError:
+                continue  # left for the record's own change to report
+            if value != bases[m.key]:
+                writes[m.hubspot] = to_hubspot(m.kind, value, m.table)
+                new_bases[m.key] = value
+        return writes, new_bases
 
     def hubspot_record(self, values: Mapping[str, Any], modified_ms: int) -> HubSpotRecord:
         out = {k: (None if v is None else str(v)) for k, v in values.items()}

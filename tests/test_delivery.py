@@ -17,8 +17,10 @@ import aiohttp
 import anyio
 import pytest
 
+from actors.sources import HubSpotSource, SalesforceSource
+from actors.stream import Change, ChangeSource, ChangeStream
 from engine.mapping import FieldKind, FieldMapping, SyncRule
-from engine.runtime import sync_until_idle
+from engine.runtime import open_engine, run_until_idle, sync_until_idle
 from engine.settings import Settings
 from engine.summary import Summary
 from mockcrm.server import running_mocks
@@ -209,4 +211,124 @@ async def test_salesforce_delete_in_the_pass_that_redelivers_its_pair_leaves_no_
     summary = await sync(settings)  # the look-back redelivers the HubSpot contact, then the delete
     assert summary.deleted.hubspot == 1
     assert [h for h in await crms.hs_all() if not h.get("archived")] == []
+    await assert_no_sync_errors(state)
+
+
+# -- the same change twice, and two versions out of order, counted in the mocks' own calls ---------
+
+
+def write_calls(hs_stats: dict[str, Any], sf_stats: dict[str, Any]) -> int:
+    """Writes in the mocks' own counters: anything but searches, SOQL, record and metadata reads."""
+    total = 0
+    for stats in (hs_stats, sf_stats):
+        for endpoint, n in stats["by_endpoint"].items():
+            method, _, route = endpoint.partition(" ")
+            if method in ("PATCH", "PUT", "DELETE") or (
+                method == "POST" and not route.endswith(("/search", "/batch/read"))
+            ):
+                total += n
+    return total
+
+
+class CountingSource:
+    """A real change source, counting the changes its pages returned (re-reads included)."""
+
+    def __init__(self, source: ChangeSource) -> None:
+        self.source = source
+        self.returned = 0
+
+    async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
+        changes, token = await self.source.page(since_ms, token)
+        self.returned += len(changes)
+        return changes, token
+
+
+async def test_poll_overlap_rereads_the_window_every_pass_and_writes_nothing(
+    crms: Crms, tmp_path: Path
+) -> None:
+    """One process polling again and again: every pass re-reads the look-back window (the records
+    just synced and our own writes), and not one of them is delivered or written twice."""
+    state = tmp_path / "s.db"
+    settings = two_way(crms, state)
+    await sync(settings)
+    for i in range(10):
+        await crms.hs_create(email=f"o.h{i}@example.com", lastname=f"H{i}", jobtitle="T0")
+        await crms.sf_create("Contact", LastName=f"S{i}", Email=f"o.s{i}@example.com", Title="T0")
+    with anyio.fail_after(120):
+        async with open_engine(settings) as engine:
+            io = engine.actor.io
+            counting = [
+                CountingSource(HubSpotSource(engine.hubspot, "contacts", io.hs_props)),
+                *(
+                    CountingSource(SalesforceSource(engine.salesforce, t, io.sf_fields[t]))
+                    for t in io.sf_fields
+                ),
+            ]
+            # The engine's own streams, except that every pass looks back (not every 30 s).
+            engine.streams = [
+                ChangeStream(name, source, engine.store, lookback_interval_s=0)
+                for name, source in zip(
+                    ["hubspot:contacts", *(f"salesforce:{t}" for t in io.sf_fields)], counting, strict=True
+                )
+            ]
+            for stream in engine.streams:
+                await stream.load(0)
+            first = await run_until_idle(engine)
+            assert first.created.hubspot == first.created.salesforce == 10
+            before = await snapshot(crms)
+            writes_before = write_calls(*await crms.calls())
+            returned_before = sum(c.returned for c in counting)
+            delivered_before = sum(s.delivered for s in engine.streams)
+            for _ in range(3):
+                again = await run_until_idle(engine)
+                assert again.errors == 0
+            # The window was read again (all 20 people and our write-backs), and nothing came of it.
+            assert sum(c.returned for c in counting) - returned_before >= 3 * 40
+            assert sum(s.delivered for s in engine.streams) == delivered_before
+            assert write_calls(*await crms.calls()) == writes_before
+    assert await snapshot(crms) == before
+    await assert_no_sync_errors(state)
+
+
+async def _version(source: ChangeSource, record_id: str) -> Change:
+    """The record as a poll sees it now (a snapshot, to be handled later)."""
+    changes, _ = await source.page(0, None)
+    (change,) = [c for c in changes if c.record_id == record_id]
+    return change
+
+
+async def test_an_older_version_handled_after_a_newer_one_writes_nothing(crms: Crms, tmp_path: Path) -> None:
+    """Two versions of one record, the newer handled first (a snapshot overtaken by a later poll,
+    or redelivered late): the older one must neither write nor put its stale value back. Both
+    systems, each version read through the engine's own change source."""
+    state = tmp_path / "s.db"
+    settings = two_way(crms, state)
+    await sync(settings)
+    hs_id = await crms.hs_create(email="ooo.hs@example.com", lastname="Hs", jobtitle="T0")
+    sf_id = await crms.sf_create("Contact", LastName="Sf", Email="ooo.sf@example.com", Title="T0")
+    await sync(settings)
+    with anyio.fail_after(60):
+        async with open_engine(settings) as engine:
+            io = engine.actor.io
+            hs_source = HubSpotSource(engine.hubspot, "contacts", io.hs_props)
+            sf_source = SalesforceSource(engine.salesforce, "Contact", io.sf_fields["Contact"])
+            await crms.hs_update(hs_id, jobtitle="v1")
+            await crms.sf_update("Contact", sf_id, Title="v1")
+            old = [await _version(hs_source, hs_id), await _version(sf_source, sf_id)]
+            await crms.hs_update(hs_id, jobtitle="v2")
+            await crms.sf_update("Contact", sf_id, Title="v2")
+            new = [await _version(hs_source, hs_id), await _version(sf_source, sf_id)]
+            assert [c.values.get("jobtitle") for c in (old[0], new[0])] == ["v1", "v2"]
+            assert [c.values.get("Title") for c in (old[1], new[1])] == ["v1", "v2"]
+            for change in new:
+                await engine.actor.handle(f"{change.system}:{change.record_id}", change)
+            writes = write_calls(*await crms.calls())
+            for change in old:
+                await engine.actor.handle(f"{change.system}:{change.record_id}", change)
+            assert write_calls(*await crms.calls()) == writes  # the old versions wrote nothing
+    hs_view, sf_view = await snapshot(crms)
+    for email in ("ooo.hs@example.com", "ooo.sf@example.com"):
+        assert hs_view[email][2] == sf_view[email][2] == "v2"
+    await sync(settings)  # and the next run, which sees our writes come back, changes nothing
+    assert await snapshot(crms) == (hs_view, sf_view)
     await assert_no_sync_errors(state)
