@@ -128,8 +128,27 @@ class ContactActor:
         if sf is None:
             await self._create_in_salesforce(link, hs)
         else:
+            await self._release_from_deleted_contact(sf_type, str(sf["Id"]), change.record_id)
             link = msgspec.structs.replace(link, salesforce_type=sf_type, salesforce_id=str(sf["Id"]))
             await self._sync_pair(link, hs, sf)
+
+    async def _release_from_deleted_contact(self, sf_type: str, sf_id: str, hs_id: str) -> None:
+        """The matched Salesforce record may still be linked to a HubSpot contact that was deleted
+        (R-CON-4 leaves that link in place): a new contact with the email takes it over (SPEC §2's
+        first match). One still live keeps it, and this contact gets a duplicate error instead."""
+        previous = await self.io.links_by_sf.submit(sf_id)
+        if previous is None or previous.hubspot_id in (None, hs_id):
+            return
+        async with self.locks.hold(previous.key):
+            assert previous.hubspot_id is not None
+            if await self.io.hs_by_id.submit(previous.hubspot_id) is not None:
+                raise RecordError(
+                    "duplicate",
+                    f"Salesforce {sf_type} {sf_id} has this email but is linked to HubSpot contact "
+                    f"{previous.hubspot_id}",
+                    FIXES["duplicate"],
+                )
+            await self.io.store.commit([DeleteLink(previous.key)])
 
     async def _known_salesforce(self, values: Mapping[str, Any]) -> tuple[str, SfRecord | None]:
         for sobject, prop in ID_PROPERTY.items():

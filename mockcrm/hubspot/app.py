@@ -27,6 +27,7 @@ from mockcrm.hubspot import (
 )
 from mockcrm.hubspot.context import MOCK_KEY, HubSpotMock
 from mockcrm.hubspot.control import add_control_routes
+from mockcrm.hubspot.direct_writes import add_direct_write_route
 from mockcrm.hubspot.errors import HubSpotError, server_error
 from mockcrm.hubspot.ratelimit import make_middleware, storm_response
 
@@ -95,4 +96,5 @@ def create_app(config: MockConfig) -> web.Application:
         reset=mock.reset,
     )
     add_control_routes(app, mock)
+    add_direct_write_route(app, mock)
     return app

@@ -21,6 +21,7 @@ from mockcrm.salesforce.api import Call, Reply
 from mockcrm.salesforce.collections import CollectionHandlers
 from mockcrm.salesforce.composite import CompositeHandlers
 from mockcrm.salesforce.control import SalesforceControl
+from mockcrm.salesforce.direct_writes import add_direct_write_route
 from mockcrm.salesforce.errors import error_response, fault_response, storm_response
 from mockcrm.salesforce.limits import LimitHandlers, limit_info, versions
 from mockcrm.salesforce.query import QueryHandlers
@@ -154,5 +155,6 @@ def create_app(config: MockConfig) -> web.Application:
         reset=mock.reset,
     )
     SalesforceControl(mock, target).install(app)
+    add_direct_write_route(app, mock.org)
     WorkloadRunner(target).install(app)
     return app
