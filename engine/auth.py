@@ -44,6 +44,8 @@ class RefreshGrant(msgspec.Struct, frozen=True, kw_only=True):
     client_secret: str
     refresh_token: str
     keys: str
+    follow_instance_url: bool = False
+    """Take the API's base URL from the answer's ``instance_url`` (Salesforce only)."""
 
     def __repr__(self) -> str:
         return f"RefreshGrant(token_url={self.token_url!r}, client_secret=***, refresh_token=***)"
@@ -53,6 +55,8 @@ class _TokenAnswer(msgspec.Struct, frozen=True):
     access_token: str
     expires_in: float | None = None
     refresh_token: str | None = None
+    instance_url: str | None = None
+    """Salesforce: where the org's REST API lives (what login.salesforce.com answers with)."""
 
 
 class _OAuthError(msgspec.Struct, frozen=True):
@@ -88,6 +92,7 @@ def salesforce_grant(s: SalesforceSettings) -> RefreshGrant | None:
         client_id=s.client_id,
         client_secret=s.client_secret,
         refresh_token=s.refresh_token,
+        follow_instance_url=True,
         keys="salesforce.client_id, salesforce.client_secret, salesforce.refresh_token and "
         "salesforce.token_url (env CRMSYNC_SALESFORCE_CLIENT_ID, CRMSYNC_SALESFORCE_CLIENT_SECRET, "
         "CRMSYNC_SALESFORCE_REFRESH_TOKEN, CRMSYNC_SALESFORCE_TOKEN_URL)",
@@ -122,6 +127,8 @@ class TokenProvider:
         self._lock = anyio.Lock()
         self.refreshes = 0
         """Successful refreshes so far (for the log and for tests)."""
+        self.instance_url: str | None = None
+        """The API's base URL as the token endpoint last named it (Salesforce), else None."""
 
     @property
     def can_refresh(self) -> bool:
@@ -212,6 +219,16 @@ class TokenProvider:
                 self.system, f"the OAuth token endpoint answered without an access token; check {grant.keys}"
             ) from None
         self._token = answer.access_token
+        if (
+            grant.follow_instance_url
+            and answer.instance_url
+            and answer.instance_url.startswith(("https://", "http://"))
+        ):
+            # Salesforce's answer is authoritative for where this org's API is (a refresh through
+            # login.salesforce.com names the org's own My Domain), as its own clients take it.
+            if answer.instance_url.rstrip("/") != self.instance_url:
+                logger.bind(system=self.system).debug("{}: API at {}", self.system, answer.instance_url)
+            self.instance_url = answer.instance_url.rstrip("/")
         if answer.refresh_token and answer.refresh_token != grant.refresh_token:
             # Refresh-token rotation: the old one may stop working. Kept in memory only (a state
             # file holding secrets would need protecting); a restart uses the configured one.

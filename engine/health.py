@@ -133,7 +133,6 @@ async def salesforce_org_limit(settings: Settings) -> OrgLimit | str:
     """DailyApiRequests from ``/limits``, or why it could not be read (never raises). The reason
     names the HTTP status or the exception type only: nothing that could carry the token."""
     sf = settings.salesforce
-    url = f"{sf.instance_url.rstrip('/')}/services/data/v{sf.api_version}/limits"
     try:
         ssl = ssl_context(sf.ca_file)
         timeout = aiohttp.ClientTimeout(total=LIMITS_TIMEOUT_S)
@@ -143,6 +142,8 @@ async def salesforce_org_limit(settings: Settings) -> OrgLimit | str:
             for _ in range(2):
                 token, generation = await auth.bearer()
                 headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+                base = auth.instance_url or sf.instance_url.rstrip("/")
+                url = f"{base}/services/data/v{sf.api_version}/limits"
                 async with session.get(url, headers=headers) as resp:
                     status, body = resp.status, await resp.read()
                 if status != 401 or not auth.can_refresh:

@@ -107,7 +107,6 @@ class HttpClient:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        url = path if path.startswith("http") else self.base_url + path
         extra = dict(headers or {})
         if body is not None:
             extra.setdefault("Content-Type", "application/json")
@@ -119,6 +118,8 @@ class HttpClient:
             # The token first: a call whose token cannot be had is never sent, so it is not charged.
             token, generation = await self.auth.bearer()
             await self.budget.acquire()
+            # An OAuth answer may name the API's base (Salesforce's instance_url): it wins.
+            url = path if path.startswith("http") else (self.auth.instance_url or self.base_url) + path
             sent_headers = {"Authorization": f"Bearer {token}", **extra}
             wait: float | None = None
             try:

@@ -20,13 +20,15 @@ from loguru import logger
 from engine.auth import REFRESH_ATTEMPTS, TokenProvider, hubspot_grant, salesforce_grant
 from engine.budget import Budget
 from engine.errors import AuthFailed, Transient
+from engine.health import read_health
 from engine.http import HttpClient, Policy
 from engine.hubspot import HubSpotPolicy
+from engine.runtime import sync_until_idle
 from engine.salesforce import SalesforcePolicy
 from engine.settings import Settings
 from engine.store import StateStore
 from mockcrm.config import MockEndpoints
-from tests.crms import SF
+from tests.crms import SF, engine_settings
 from tests.test_cli_run import crmsync, hubspot_create, last_json_line
 
 TOKEN_ROUTE = {"hubspot": "POST /oauth/v1/token", "salesforce": "POST /services/oauth2/token"}
@@ -243,6 +245,33 @@ async def test_a_token_endpoint_that_is_down_is_back_pressure_not_fatal(
             now[0] += 31
             second, generation = await auth.bearer()
         assert second != first and generation == 2
+
+
+async def test_salesforce_api_base_comes_from_the_token_answer(
+    threaded_mocks: MockEndpoints, tmp_path: Path
+) -> None:
+    """A refresh through a login host answers with the org's instance_url: the API calls go there
+    even when salesforce.instance_url is left pointing elsewhere (here: nothing listens on it)."""
+    ep = threaded_mocks
+    settings = with_oauth(
+        engine_settings(ep, tmp_path / "s.db"),
+        "salesforce",
+        token="",
+        refresh_token=salesforce_refresh_token(ep),
+    )
+    sf = msgspec.structs.replace(
+        settings.salesforce,
+        instance_url="https://127.0.0.1:9",
+        token_url=ep.salesforce_url + "/services/oauth2/token",
+    )
+    settings = msgspec.structs.replace(settings, salesforce=sf)
+    with anyio.fail_after(90):
+        await sync_until_idle(settings)
+        hubspot_create(ep, email=f"base.{tmp_path.name}@example.com", lastname="Base")
+        summary = await sync_until_idle(settings)
+        health = await read_health(settings)
+    assert summary.created.salesforce == 1 and summary.errors == 0
+    assert health.salesforce.limited_by_salesforce is not None, health.notes
 
 
 # -- the CLI ------------------------------------------------------------------------------------
