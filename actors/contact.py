@@ -25,6 +25,7 @@ from actors.contact_values import ID_PROPERTY, ContactValues
 from actors.locks import KeyedLocks
 from actors.owners import OwnerDirectory
 from actors.stream import Change
+from engine import failpoints
 from engine.canonical import parse_timestamp_ms
 from engine.errors import RecordError
 from engine.mapping import FieldMapping
@@ -258,6 +259,8 @@ class ContactActor:
         if self.settings.on_salesforce_delete == "delete" and link.hubspot_id:
             await self.io.hs_archive.submit(link.hubspot_id)
             self.summary.deleted.hubspot += 1
+            if failpoints.ARMED:
+                failpoints.hit("after_write_before_commit")
         ops: list[StoreOp] = [DeleteLink(link.key)]
         ops += [ClearError("contacts", system, rid) for system, rid in self._ids(link)]
         await self.io.store.commit(ops)
@@ -346,6 +349,8 @@ class ContactActor:
         )
         ops: list[StoreOp] = [PutLink(done, now_ms=int(time.time() * 1000))]
         ops += [ClearError("contacts", system, rid) for system, rid in self._ids(done)]
+        if moved and failpoints.ARMED:
+            failpoints.hit("after_write_before_commit")
         await self.io.store.commit(ops)
         self.commits.committed(done.key)
         if moved:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from actors.batch import Batcher, Flush, In, Out
+from engine import failpoints
 from engine.canonical import SalesforceValue
 from engine.hubspot import BATCH_MAX, BatchResult, HubSpotClient, HubSpotObject
 from engine.record_errors import hubspot_error, salesforce_error
@@ -98,10 +99,12 @@ class ContactIO:
 
     async def _hs_update(self, items: Sequence[HsWrite]) -> list[HubSpotObject | BaseException]:
         result = await self._split_on_400(items, lambda part: self.hs.batch_update("contacts", part))
+        _sent()
         return _match_hubspot(items, result, key=lambda r: r.id)
 
     async def _hs_archive(self, ids: Sequence[str]) -> list[BaseException | None]:
         await self.hs.batch_archive("contacts", list(dict.fromkeys(ids)))
+        _sent()
         return [None] * len(ids)
 
     def _hs_upserter(self, prop: str) -> Flush[HsWrite, HubSpotObject]:
@@ -109,6 +112,7 @@ class ContactIO:
             result = await self._split_on_400(
                 items, lambda part: self.hs.batch_upsert("contacts", prop, part)
             )
+            _sent()
             return _match_hubspot(items, result, key=lambda r: r.properties.get(prop) or "")
 
         return flush
@@ -161,6 +165,7 @@ class ContactIO:
     def _sf_upserter(self, sobject: str) -> Flush[SfWrite, SaveResult]:
         async def flush(records: Sequence[SfWrite]) -> list[SaveResult | BaseException]:
             results = await self.sf.upsert(sobject, self.external_id_field, records)
+            _sent()
             return [_sf_outcome(r) for r in results]
 
         return flush
@@ -172,9 +177,16 @@ class ContactIO:
         out: list[SaveResult | BaseException] = [RuntimeError("no result")] * len(items)
         for sobject, indexes in by_type.items():
             results = await self.sf.update(sobject, [items[i][1] for i in indexes])
+            _sent()
             for i, r in zip(indexes, results, strict=True):
                 out[i] = _sf_outcome(r)
         return out
+
+
+def _sent() -> None:
+    """A batch write's reply is in, no record has its result yet: the ``write_sent`` instant."""
+    if failpoints.ARMED:
+        failpoints.hit("write_sent")
 
 
 def _sf_outcome(result: SaveResult) -> SaveResult | BaseException:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from engine import failpoints
 from engine.store import StateStore
 from engine.store_types import Cursor, PutCursor
 
@@ -145,6 +146,8 @@ class ChangeStream:
                 self._in_flight.append(ticket)
                 count += 1
                 await deliver(change, ticket)
+                if failpoints.ARMED:
+                    failpoints.hit("page_read")
             self._advance()
             if token is None:
                 break

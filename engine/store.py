@@ -25,6 +25,7 @@ import aiosqlite
 import anyio
 import msgspec
 
+from engine import failpoints
 from engine.errors import StateFileError
 from engine.store_schema import MIGRATIONS, SCHEMA_VERSION
 from engine.store_types import (
@@ -181,6 +182,8 @@ class StateStore:
                 try:
                     for kind, ops in groupby(batch.ops, type):
                         await self._db.executemany(_SQL[kind], [_row(op) for op in ops])
+                    if failpoints.ARMED:
+                        failpoints.hit("store_commit")
                     await self._db.execute("COMMIT")
                 except BaseException:
                     await self._db.execute("ROLLBACK")

@@ -61,6 +61,9 @@ def make_guard(mock: HubSpotMock) -> Handler:
                 raise
             category, message = _HTTP_CATEGORIES.get(exc.status, ("VALIDATION_ERROR", exc.reason))
             return HubSpotError(exc.status, category, message).response()
+        except ConnectionResetError:
+            # The client went away mid-request (a killed engine): nobody is left to answer.
+            return web.Response(status=499)
         except Exception:  # a bug in the mock: answer in shape, and say so loudly in the log
             logger.exception("HubSpot mock handler failed on {} {}", request.method, request.path)
             return HubSpotError(500, "INTERNAL_ERROR", "internal error").response()
