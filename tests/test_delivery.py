@@ -130,10 +130,12 @@ async def test_redelivery_after_a_crash_before_the_checkpoint_changes_nothing(
     assert hs_view["s5@example.com"][2] is None and sf_view["s5@example.com"][2] is None
 
     assert rewind_cursors(state) >= 3
+    writes_before = write_calls(*await crms.calls())
     again = await sync(settings)  # everything since the first run, delivered a second time
     assert again.errors == 0
     assert again.created.hubspot == again.created.salesforce == 0
     assert await snapshot(crms) == before
+    assert write_calls(*await crms.calls()) == writes_before  # and not one write
 
     # Rewound again, now with newer edits behind the redelivered old versions: the newest wins.
     rewind_cursors(state)
@@ -142,6 +144,7 @@ async def test_redelivery_after_a_crash_before_the_checkpoint_changes_nothing(
     third = await sync(settings)
     assert third.errors == 0
     assert third.created.hubspot == third.created.salesforce == 0
+    assert (third.updated.hubspot, third.updated.salesforce) == (1, 1)  # only the two new edits moved
     hs_after, sf_after = await snapshot(crms)
     expected_hs, expected_sf = dict(hs_view), dict(sf_view)
     for email in ("h0@example.com", "s1@example.com"):
@@ -168,10 +171,12 @@ async def test_redelivered_deletes_do_not_resurrect_or_duplicate(crms: Crms, tmp
     assert sorted(sf_view) == ["gone.hs@example.com", "keep@example.com"]
 
     rewind_cursors(state)  # the creates, the link write-backs and both deletes arrive again
+    writes_before = write_calls(*await crms.calls())
     again = await sync(settings)
     assert again.errors == 0
     assert again.created.hubspot == again.created.salesforce == 0
     assert await snapshot(crms) == before
+    assert write_calls(*await crms.calls()) == writes_before
     await assert_no_sync_errors(state)
 
 
@@ -193,8 +198,10 @@ async def test_one_person_changed_on_both_sides_in_one_pass_then_redelivered(
     assert hs_view["both@example.com"][1:3] == sf_view["both@example.com"][1:3] == ("FromHs", "FromSf")
 
     rewind_cursors(state)
+    writes_before = write_calls(*await crms.calls())
     await sync(settings)
     assert await snapshot(crms) == before
+    assert write_calls(*await crms.calls()) == writes_before
     await assert_no_sync_errors(state)
 
 

@@ -69,10 +69,13 @@ async def calls_of_one_run(crms: Crms, settings: Settings) -> tuple[Counter[str]
 
 async def converge(crms: Crms, settings: Settings) -> None:
     """New people on both sides, then edits on both sides (the default rules send Salesforce's
-    values and revert HubSpot's edits of Salesforce-preferred fields): many writes, many echoes."""
+    values and revert HubSpot's edits of Salesforce-preferred fields): many writes, many echoes.
+    In Lead mode the HubSpot people become Leads, and Salesforce edits Leads as well."""
     await sync(settings)
     hs_ids = [
-        await crms.hs_create(email=f"h{i}@example.com", firstname="H", lastname=f"H{i}", jobtitle="T0")
+        await crms.hs_create(
+            email=f"h{i}@example.com", firstname="H", lastname=f"H{i}", jobtitle="T0", company="Acme"
+        )
         for i in range(PER_SIDE)
     ]
     sf_ids = [
@@ -84,6 +87,8 @@ async def converge(crms: Crms, settings: Settings) -> None:
         await crms.hs_update(hs_id, jobtitle=f"hs edit {i}", phone=f"+1 555 01{i:02d}")
     for i, sf_id in enumerate(sf_ids):
         await crms.sf_update("Contact", sf_id, Title=f"sf edit {i}", MobilePhone=f"+1 555 02{i:02d}")
+    for i, lead in enumerate((await crms.sf_all("Lead"))[: PER_SIDE // 2]):
+        await crms.sf_update("Lead", lead["Id"], Title=f"lead edit {i}", Phone=f"+1 555 03{i:02d}")
     edited = await sync(settings)
     assert edited.updated.hubspot + edited.updated.salesforce >= PER_SIDE
 
@@ -94,9 +99,14 @@ def with_echo(settings: Settings, value: str) -> Settings:
     )
 
 
-async def test_converged_runs_make_zero_writes_and_only_polling_calls(crms: Crms, tmp_path: Path) -> None:
-    settings = lifted(engine_settings(crms.ep, tmp_path / "s.db"))
+@pytest.mark.parametrize("create_as", ["Contact", "Lead"])
+async def test_converged_runs_make_zero_writes_and_only_polling_calls(
+    crms: Crms, tmp_path: Path, create_as: str
+) -> None:
+    settings = lifted(engine_settings(crms.ep, tmp_path / "s.db", create_in_salesforce_as=create_as))
     await converge(crms, settings)
+    if create_as == "Lead":
+        assert len(await crms.sf_all("Lead")) == PER_SIDE
     # Two further runs, within the look-back window: every write of the converging run comes back
     # to a new process as a change, and must be recognised as our own.
     for _ in range(2):
