@@ -13,6 +13,8 @@ import msgspec
 from mockcrm.config import DEFAULT_HUBSPOT_TOKEN, DEFAULT_SALESFORCE_TOKEN, MockConfig
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from engine.settings import Settings
 
 
@@ -110,7 +112,10 @@ async def _run_forever(settings: Settings, backfill: bool) -> int:
 
     from engine.runtime import open_engine, run_forever
 
-    async with open_engine(settings) as engine, anyio.create_task_group() as tg:
+    async with (
+        open_engine(settings, mode="forever", backfill=backfill) as engine,
+        anyio.create_task_group() as tg,
+    ):
 
         async def stop_on_signal() -> None:
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -175,17 +180,37 @@ def _health_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p = sub.add_parser("errors", help="every sync error with its record, message and how to fix it")
     p.add_argument("--config", default=None, help="TOML config file (CRMSYNC_* variables override it)")
+    p = sub.add_parser("runs", help="the last runs: when, how they ended, what they synced")
+    p.add_argument("--config", default=None, help="TOML config file (CRMSYNC_* variables override it)")
+    p.add_argument("--limit", type=_positive, default=20, help="how many runs, newest first (default 20)")
+    p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def _health(args: argparse.Namespace) -> int:
     from engine.errors import StateFileError
-    from engine.health import console, errors_view, health_view, read_errors, read_health
+    from engine.health import console, errors_view, health_view, read_errors, read_health, read_runs
+    from engine.runs_view import runs_table
 
     settings = _settings(args)
     if settings is None:
         return 2
+    view: RenderableType
     try:
-        if args.command == "errors":
+        if args.command == "runs":
+            runs, notes = anyio.run(read_runs, settings, args.limit, backend="asyncio")
+            for note in notes:
+                sys.stderr.write(f"crmsync: {note}\n")
+            if args.json:
+                sys.stdout.write(msgspec.json.encode(runs).decode() + "\n")
+                return 0
+            view = runs_table(runs, f"Last {len(runs)} runs, newest first")
+        elif args.command == "errors":
             view = errors_view(anyio.run(read_errors, settings, backend="asyncio"))
         else:
             health = anyio.run(read_health, settings, backend="asyncio")
@@ -217,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "run":
         return _run(args)
-    if args.command in ("health", "errors"):
+    if args.command in ("health", "errors", "runs"):
         return _health(args)
     if args.command == "demo":
         from engine.demo import main as demo_main

@@ -30,12 +30,15 @@ from engine.auth import TokenProvider, salesforce_grant
 from engine.budget import WINDOW_MINUTES
 from engine.errors import AuthFailed, StateFileError, Transient
 from engine.http import ssl_context
+from engine.runs_view import RunView, run_view, runs_table
 from engine.settings import Settings
 from engine.store import StateStore
 from engine.store_schema import SCHEMA_VERSION
 from engine.store_types import SyncErrorRow
 
 LIMITS_TIMEOUT_S = 10.0
+HEALTH_RUNS = 5
+"""The last runs ``crmsync health`` shows (``crmsync runs`` shows more)."""
 
 
 class HubSpotHealth(msgspec.Struct, kw_only=True):
@@ -68,6 +71,8 @@ class Health(msgspec.Struct, kw_only=True):
     hubspot: HubSpotHealth
     salesforce: SalesforceHealth
     errors: ErrorsHealth
+    runs: list[RunView] = msgspec.field(default_factory=list)
+    """The last runs, newest first."""
     notes: list[str] = msgspec.field(default_factory=list)
     """What a reader should know beside the figures (not part of the JSON shape)."""
 
@@ -100,15 +105,18 @@ async def open_read_only(path: str | Path) -> StateStore:
     except sqlite3.Error as exc:
         raise StateFileError(path, f"cannot be opened for reading ({exc})") from exc
     try:
-        await _check_version(db, path)
+        version = await _check_version(db, path)
     except BaseException:
         await db.close()
         raise
     # StateStore closes the fd it is given; a reader holds no lock, so it gets one of its own.
-    return StateStore(path, db, os.open(os.devnull, os.O_RDONLY), 0.0)
+    store = StateStore(path, db, os.open(os.devnull, os.O_RDONLY), 0.0)
+    store.schema_version = version
+    return store
 
 
-async def _check_version(db: aiosqlite.Connection, path: str) -> None:
+async def _check_version(db: aiosqlite.Connection, path: str) -> int:
+    """The file's schema version; an older one is read as it is (a report never migrates)."""
     try:
         async with db.execute("SELECT value FROM meta WHERE key = 'schema_version'") as cur:
             row = await cur.fetchone()
@@ -125,8 +133,27 @@ async def _check_version(db: aiosqlite.Connection, path: str) -> None:
         raise StateFileError(
             path, f"was written by a newer crmsync (schema {version}; this one knows {SCHEMA_VERSION})"
         )
-    if version < SCHEMA_VERSION:
-        raise StateFileError(path, f"has schema {version}; run crmsync run once to upgrade it")
+    if version < 1:
+        raise StateFileError(path, "is not a usable crmsync state file (its schema version is missing)")
+    return version
+
+
+def _old_schema_note(store: StateStore) -> list[str]:
+    if store.schema_version >= SCHEMA_VERSION:
+        return []
+    return [
+        f"The state file has schema {store.schema_version} (no run history yet); the next crmsync run "
+        f"upgrades it to {SCHEMA_VERSION}, keeping a backup."
+    ]
+
+
+async def read_runs(settings: Settings, limit: int) -> tuple[list[RunView], list[str]]:
+    """The newest ``limit`` runs, and notes for the reader (an old schema has no history)."""
+    store = await open_read_only(settings.state.path)
+    try:
+        return [run_view(r) for r in await store.runs(limit)], _old_schema_note(store)
+    finally:
+        await store.close()
 
 
 async def salesforce_org_limit(settings: Settings) -> OrgLimit | str:
@@ -183,10 +210,13 @@ async def read_health(settings: Settings, *, now: float | None = None, ask_sales
         hs_calls = await store.api_calls_since("hubspot", since)
         sf_calls = await store.api_calls_since("salesforce", since)
         errors = group_errors(await store.sync_errors())
+        runs = [run_view(r) for r in await store.runs(HEALTH_RUNS)]
+        notes = _old_schema_note(store)
     finally:
         await store.close()
     org = await salesforce_org_limit(settings) if ask_salesforce else "not asked"
-    notes = [] if isinstance(org, OrgLimit) else [f"Limited by Salesforce is unknown: {org}."]
+    if not isinstance(org, OrgLimit):
+        notes.append(f"Limited by Salesforce is unknown: {org}.")
     hs_allot = settings.hubspot.daily_api_allotment
     sf_allot = settings.salesforce.daily_api_allotment
     sf_left = sf_allot - sf_calls
@@ -201,6 +231,7 @@ async def read_health(settings: Settings, *, now: float | None = None, ask_sales
             remaining=max(0, sf_left),
         ),
         errors=errors,
+        runs=runs,
         notes=notes,
     )
     for name, system in (("HubSpot", health.hubspot), ("Salesforce", health.salesforce)):
@@ -244,7 +275,8 @@ def health_view(health: Health) -> RenderableType:
     if not health.errors.by_type:
         errors.add_row("(none)", "0", "0")
     notes = [Text(f"• {note}", style="yellow") for note in health.notes]
-    return Group(api, *notes, "", errors)
+    runs = runs_table(health.runs, "Last runs, newest first (crmsync runs lists more)")
+    return Group(api, *notes, "", errors, "", runs)
 
 
 def errors_view(rows: list[SyncErrorRow]) -> RenderableType:

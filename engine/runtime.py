@@ -32,6 +32,7 @@ from engine.errors import Transient
 from engine.http import HttpClient, make_session
 from engine.hubspot import HubSpotClient, HubSpotPolicy, last_modified_property
 from engine.mapping import FieldMapping, default_contact_mappings, validate_mappings
+from engine.runs import RunMode, RunRecorder
 from engine.salesforce import SalesforceClient, SalesforcePolicy
 from engine.schema_check import check_contact_mappings
 from engine.settings import Settings
@@ -67,11 +68,19 @@ def contact_mappings(settings: Settings) -> dict[str, tuple[FieldMapping, ...]]:
 
 
 @asynccontextmanager
-async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.time) -> AsyncIterator[Engine]:
-    """Everything a run needs, connected; ``clock`` drives the API budget (tests inject one)."""
+async def open_engine(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    mode: RunMode = "until-idle",
+    backfill: bool = False,
+) -> AsyncIterator[Engine]:
+    """Everything a run needs, connected; ``clock`` drives the API budget (tests inject one).
+    The run is recorded in the state file's run history (``mode``/``backfill`` only label it)."""
     async with AsyncExitStack() as stack:
         store = await StateStore.open(settings.state.path)
         stack.push_async_callback(store.close)
+        run = await stack.enter_async_context(RunRecorder(store, mode, backfill))
         hs = settings.hubspot
         burst = burst_limiter(hs.burst_per_10s, 10.0) if hs.burst_per_10s else None
         budgets = {
@@ -81,6 +90,7 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
         for budget in budgets.values():
             await budget.load()
         calls_at_open = {name: budget.used_24h() for name, budget in budgets.items()}
+        run.count_calls(budgets)
         tuning = settings.tuning
         hs_session = await stack.enter_async_context(make_session(tuning.http_connections))
         sf_session = await stack.enter_async_context(
@@ -130,6 +140,7 @@ async def open_engine(settings: Settings, *, clock: Callable[[], float] = time.t
         }
         owners = await _owner_directory(hubspot, salesforce)
         summary = Summary()
+        run.summary = summary
         io = ContactIO(
             hubspot=hubspot,
             salesforce=salesforce,
@@ -345,7 +356,10 @@ async def sync_until_idle(
     progress bar) and is cancelled when it ends."""
     paused: AllotmentExhausted | None = None
     try:
-        async with open_engine(settings, clock=clock) as engine, anyio.create_task_group() as tg:
+        async with (
+            open_engine(settings, clock=clock, backfill=backfill) as engine,
+            anyio.create_task_group() as tg,
+        ):
             if watch is not None:
                 tg.start_soon(watch, engine)
             summary = await run_until_idle(engine, backfill=backfill)

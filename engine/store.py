@@ -27,16 +27,22 @@ import msgspec
 
 from engine import failpoints
 from engine.errors import StateFileError
-from engine.store_schema import MIGRATIONS, SCHEMA_VERSION
+from engine.migrations import migrate
+from engine.store_runs import NEXT_RUN_ID, RUN_SQL, SELECT_OPEN_RUNS, SELECT_RUNS, run_params, run_row
+from engine.store_schema import SCHEMA_VERSION
 from engine.store_types import (
     AddApiCalls,
     ClearError,
     Cursor,
     DeleteLink,
+    EndRun,
+    InterruptOpenRuns,
     Link,
     PutCursor,
     PutError,
     PutLink,
+    RunRow,
+    StartRun,
     StoreOp,
     SyncErrorRow,
 )
@@ -66,6 +72,7 @@ _SQL: dict[type[StoreOp], str] = {
                      message = excluded.message, fix = excluded.fix, last_seen_ms = excluded.last_seen_ms,
                      attempts = attempts + 1""",
     ClearError: "DELETE FROM sync_errors WHERE object = ? AND system = ? AND record_id = ?",
+    **RUN_SQL,
 }
 
 
@@ -93,6 +100,8 @@ def _row(op: StoreOp) -> tuple[object, ...]:
             return (e.object, e.system, e.record_id, e.error_type, e.message, e.fix, e.seen_ms, e.seen_ms)
         case ClearError(object=obj, system=system, record_id=record_id):
             return (obj, system, record_id)
+        case InterruptOpenRuns() | StartRun() | EndRun():
+            return run_params(op)
     raise TypeError(f"not a store operation: {op!r}")
 
 
@@ -117,6 +126,8 @@ class StateStore:
         self._committing = False
         self.transactions = 0
         """Write transactions so far: with group commit, far fewer than ``commit`` calls."""
+        self.schema_version = SCHEMA_VERSION
+        """Below the current only for a file opened read-only (``crmsync health``), never migrated."""
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -249,6 +260,20 @@ class StateStore:
             for r in rows
         ]
 
+    async def runs(self, limit: int) -> list[RunRow]:
+        """The newest ``limit`` runs, newest first; none in a schema-1 file (no history yet)."""
+        if self.schema_version < 2:
+            return []
+        return [run_row(r) for r in await self._rows(SELECT_RUNS, (limit,))]
+
+    async def open_runs(self) -> list[RunRow]:
+        """Runs without an outcome: alive, or killed before they could record one."""
+        return [run_row(r) for r in await self._rows(SELECT_OPEN_RUNS, ())]
+
+    async def next_run_id(self) -> int:
+        rows = await self._rows(NEXT_RUN_ID, ())
+        return int(rows[0][0])
+
     async def _select_in(self, sql: str, obj: str, ids: Sequence[str]) -> list[sqlite3.Row]:
         out: list[sqlite3.Row] = []
         for i in range(0, len(ids), _IN_CHUNK):
@@ -329,20 +354,10 @@ async def _prepare(db: aiosqlite.Connection, path: str) -> None:
         await db.execute("BEGIN IMMEDIATE")
         await db.execute("COMMIT")
     except sqlite3.OperationalError as exc:
+        if "readonly" in str(exc):  # "attempt to write a readonly database": no lock involved
+            raise StateFileError(path, f"is read-only ({exc})") from exc
         raise StateFileError(path, f"is locked by another program ({exc})") from exc
-    try:
-        for step in range(version, SCHEMA_VERSION):
-            await db.execute("BEGIN IMMEDIATE")
-            for statement in MIGRATIONS[step]:
-                await db.execute(statement)
-            await db.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(step + 1),),
-            )
-            await db.execute("COMMIT")
-    except sqlite3.Error as exc:
-        raise StateFileError(path, f"schema migration to version {SCHEMA_VERSION} failed ({exc})") from exc
+    await migrate(db, path, version)
 
 
 async def _schema_version(db: aiosqlite.Connection) -> int:

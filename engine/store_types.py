@@ -90,4 +90,56 @@ class ClearError(msgspec.Struct, frozen=True):
     record_id: str
 
 
-StoreOp = PutLink | DeleteLink | PutCursor | AddApiCalls | PutError | ClearError
+class Sides(msgspec.Struct, frozen=True, kw_only=True):
+    """A count per CRM."""
+
+    hubspot: int = 0
+    salesforce: int = 0
+
+
+class RunRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One ``crmsync run`` as the run history holds it (schema 2)."""
+
+    id: int
+    started_ms: int
+    ended_ms: int | None
+    mode: str
+    """``until-idle`` or ``forever``."""
+    backfill: bool
+    pid: int
+    outcome: str | None
+    """``idle``, ``paused``, ``stopped``, ``failed`` or ``interrupted``; None while it runs (or
+    after a kill -9, until the next run marks it ``interrupted``)."""
+    detail: str | None
+    """Why it paused or failed: ``hubspot allotment``, the fatal error's one line."""
+    synced: int = 0
+    created: Sides = Sides()
+    updated: Sides = Sides()
+    deleted: Sides = Sides()
+    errors: int = 0
+    api_calls: Sides = Sides()
+
+
+class InterruptOpenRuns(msgspec.Struct, frozen=True):
+    """Runs with no outcome, found at start: the lock says none is alive, so they were killed."""
+
+
+class StartRun(msgspec.Struct, frozen=True):
+    run: RunRow
+
+
+class EndRun(msgspec.Struct, frozen=True):
+    run: RunRow
+
+
+StoreOp = (
+    PutLink
+    | DeleteLink
+    | PutCursor
+    | AddApiCalls
+    | PutError
+    | ClearError
+    | InterruptOpenRuns
+    | StartRun
+    | EndRun
+)

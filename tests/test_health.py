@@ -171,17 +171,24 @@ async def test_cli_health_json_tables_and_errors_never_print_a_token(crms: Crms,
     assert (code, err) == (0, "")
     assert_no_token(out, err)
     health = json.loads(out)
-    assert set(health) == {"hubspot", "salesforce", "errors"}
+    assert set(health) == {"hubspot", "salesforce", "errors", "runs"}
     assert set(health["hubspot"]) == {"calls_24h", "allotment", "remaining"}
     assert set(health["salesforce"]) == {"calls_24h", "allotment", "limited_by_salesforce", "remaining"}
     assert health["hubspot"]["calls_24h"] == await ledger_total(state, "hubspot")
     assert health["salesforce"]["limited_by_salesforce"] == SF_DAILY_LIMIT
     assert health["errors"] == {"total": 2, "by_type": {"validation": {"errors": 2, "records": 2}}}
+    # The two runs that made this state, newest first, each with its summary.
+    last, first = health["runs"]
+    assert (last["id"], last["outcome"], first["id"], first["outcome"]) == (2, "idle", 1, "idle")
+    assert last["created"] == {"hubspot": 0, "salesforce": 2} and last["errors"] == 2
+    assert first["created"] == {"hubspot": 0, "salesforce": 0} and first["synced"] == 0
+    assert last["api_calls"]["hubspot"] > 0 and last["seconds"] >= 0
 
     code, out, err = await crmsync("health", "--config", config)
     assert code == 0
     assert_no_token(out, err)
     assert "HubSpot" in out and "Salesforce" in out and "200,000" in out and "validation" in out
+    assert "Last runs" in out and "until-idle" in out and "idle" in out
 
     code, out, err = await crmsync("errors", "--config", config)
     assert code == 0
@@ -229,7 +236,7 @@ async def test_refused_token_and_used_up_allotment_are_explained(crms: Crms, tmp
     assert "Salesforce refused the credentials (HTTP 401)" in text
     assert "HubSpot: no calls left in the rolling 24 h" in text and "pauses" in text
     assert wrong not in text and "HEALTHLEAK" not in text
-    assert set(health.public()) == {"hubspot", "salesforce", "errors"}
+    assert set(health.public()) == {"hubspot", "salesforce", "errors", "runs"}
 
 
 async def test_config_and_state_file_problems(crms: Crms, tmp_path: Path) -> None:
