@@ -229,6 +229,12 @@ def _demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     sub.add_parser("demo", help="sync a small story between two in-process mock CRMs and explain it")
 
 
+def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from benchmarks.bench import add_arguments
+
+    add_arguments(sub.add_parser("bench", help="measure sync throughput, latency and API calls on the mocks"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="crmsync", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -236,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _run_parser(sub)
     _health_parsers(sub)
     _demo_parser(sub)
+    _bench_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "mock":
         anyio.run(_serve_mocks, _mock_config(args), backend="asyncio")
@@ -248,6 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from engine.demo import main as demo_main
 
         return demo_main()
+    if args.command == "bench":
+        from benchmarks.bench import main as bench_main
+
+        return bench_main(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

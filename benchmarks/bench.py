@@ -1,0 +1,231 @@
+"""``crmsync bench``: run the scenarios in one or both limit regimes, print tables, write JSON.
+
+Each regime gets its own ``crmsync mock`` process (default limits, or ``--lift-limits``); each
+scenario resets and reseeds it, and starts the engine on a fresh state file in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from benchmarks.baseline import BaselineResult, run_baseline
+from benchmarks.harness import Mocks, Regime, temp_dir
+from benchmarks.report import print_report
+from benchmarks.scenario_idle import IdleResult, run_idle
+from benchmarks.scenario_initial import InitialResult, run_initial
+from benchmarks.scenario_steady import SteadyResult, run_steady
+from benchmarks.scenario_sweep import SweepResult, plot, run_sweep
+
+SCENARIOS = ("initial", "baseline", "steady", "idle", "sweep")
+
+
+class Comparison(msgspec.Struct, kw_only=True):
+    """crmsync's initial sync beside the one-record-at-a-time baseline, in one regime."""
+
+    regime: Regime
+    crmsync_pairs_per_s: float
+    baseline_pairs_per_s: float
+    throughput_ratio: float | None
+    crmsync_calls_per_record: float
+    baseline_calls_per_record: float
+    calls_ratio: float | None
+    """Baseline calls per record ÷ crmsync's."""
+
+
+class BenchOptions(msgspec.Struct, kw_only=True):
+    scenarios: list[str]
+    regimes: list[Regime]
+    records: int
+    rates: list[float]
+    duration_s: float
+    poll_interval_s: float
+    idle_s: float
+    idle_poll_interval_s: float
+    baseline_records: int
+    sweep_records: int
+    sweep_duration_s: float
+
+
+class BenchReport(msgspec.Struct, kw_only=True):
+    started: str
+    machine: dict[str, object]
+    options: BenchOptions
+    initial: list[InitialResult] = []
+    baseline: list[BaselineResult] = []
+    comparison: list[Comparison] = []
+    steady: list[SteadyResult] = []
+    idle: list[IdleResult] = []
+    sweep: list[SweepResult] = []
+    notes: list[str] = []
+
+
+def machine_info() -> dict[str, object]:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_model": model,
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
+
+
+async def run_bench(opts: BenchOptions) -> BenchReport:
+    report = BenchReport(
+        started=datetime.now(UTC).isoformat(timespec="seconds"), machine=machine_info(), options=opts
+    )
+    wanted = set(opts.scenarios)
+    for regime in opts.regimes:
+        async with Mocks(regime) as mocks:
+            initial = baseline = None
+            if "initial" in wanted:
+                with temp_dir() as tmp:
+                    initial = await run_initial(mocks, opts.records, Path(tmp))
+                report.initial.append(initial)
+            if "baseline" in wanted:
+                baseline = await run_baseline(mocks, min(opts.records, opts.baseline_records))
+                report.baseline.append(baseline)
+            if initial is not None and baseline is not None:
+                report.comparison.append(
+                    Comparison(
+                        regime=regime,
+                        crmsync_pairs_per_s=initial.pairs_per_s,
+                        baseline_pairs_per_s=baseline.pairs_per_s,
+                        throughput_ratio=_ratio(initial.pairs_per_s, baseline.pairs_per_s),
+                        crmsync_calls_per_record=initial.calls_per_record,
+                        baseline_calls_per_record=baseline.calls_per_record,
+                        calls_ratio=_ratio(baseline.calls_per_record, initial.calls_per_record),
+                    )
+                )
+            if "steady" in wanted:
+                for rate in opts.rates:
+                    with temp_dir() as tmp:
+                        report.steady.append(
+                            await run_steady(
+                                mocks,
+                                opts.records,
+                                Path(tmp),
+                                rate_per_s=rate,
+                                duration_s=opts.duration_s,
+                                poll_interval_s=opts.poll_interval_s,
+                            )
+                        )
+            if "idle" in wanted:
+                with temp_dir() as tmp:
+                    report.idle.append(
+                        await run_idle(
+                            mocks,
+                            opts.records,
+                            Path(tmp),
+                            interval_s=opts.idle_s,
+                            poll_interval_s=opts.idle_poll_interval_s,
+                        )
+                    )
+            if "sweep" in wanted:
+                report.sweep.append(
+                    await run_sweep(
+                        mocks,
+                        opts.sweep_records,
+                        rate_per_s=opts.rates[0],
+                        duration_s=opts.sweep_duration_s,
+                        poll_interval_s=opts.poll_interval_s,
+                    )
+                )
+    if report.baseline and len(report.baseline) and any(b.records < opts.records for b in report.baseline):
+        report.notes.append(
+            f"the baseline ran on {report.baseline[0].records} of the {opts.records} pairs (one record at a "
+            "time its rate does not depend on N; --baseline-records sets it)"
+        )
+    return report
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenario", default="all",
+                   help="initial, baseline, steady, idle, sweep (comma-separated) or all (default); "
+                        "initial runs the baseline beside it")  # fmt: skip
+    p.add_argument("--records", type=int, default=10_000, help="contact pairs to seed (default 10000)")
+    p.add_argument("--out", default=None, help="write every figure as JSON to this file")
+    p.add_argument("--limits", choices=("real", "lifted", "both"), default="both",
+                   help="the mocks' real rate limits, lifted ones, or both (default)")  # fmt: skip
+    p.add_argument("--rate", default="100,1000,5000",
+                   help="steady: changes/s, both systems together, comma-separated")  # fmt: skip
+    p.add_argument("--duration", type=float, default=60.0, help="steady: seconds of changes (default 60)")
+    p.add_argument("--poll-interval", type=float, default=1.0, help="steady/sweep: engine poll interval s")
+    p.add_argument("--idle-seconds", type=float, default=60.0, help="idle: measured interval (default 60)")
+    p.add_argument("--idle-poll-interval", type=float, default=5.0, help="idle: engine poll interval s")
+    p.add_argument("--baseline-records", type=int, default=300,
+                   help="baseline: pairs it syncs, at most --records (default 300)")  # fmt: skip
+    p.add_argument("--sweep-records", type=int, default=2000, help="sweep: pairs per point (default 2000)")
+    p.add_argument("--sweep-duration", type=float, default=10.0, help="sweep: steady seconds per point")
+    p.add_argument("--plot", default=None, help="sweep PNG (default: next to --out, or bench-sweep.png)")
+
+
+def options(args: argparse.Namespace) -> BenchOptions:
+    names = [n.strip() for n in str(args.scenario).split(",") if n.strip()]
+    unknown = [n for n in names if n not in (*SCENARIOS, "all")]
+    if unknown or not names:
+        raise SystemExit(
+            f"crmsync bench: unknown scenario {', '.join(unknown)} (choose from {', '.join(SCENARIOS)})"
+        )
+    scenarios = list(SCENARIOS) if "all" in names else names
+    if "initial" in scenarios and "baseline" not in scenarios:
+        scenarios.append("baseline")  # the comparison belongs to the initial figures
+    regimes: list[Regime] = ["real", "lifted"] if args.limits == "both" else [args.limits]
+    rates = [float(r) for r in str(args.rate).split(",") if r.strip()]
+    if not rates or any(r <= 0 for r in rates) or args.records < 3:
+        raise SystemExit("crmsync bench: --rate needs positive rates and --records at least 3")
+    return BenchOptions(
+        scenarios=scenarios,
+        regimes=regimes,
+        records=args.records,
+        rates=rates,
+        duration_s=args.duration,
+        poll_interval_s=args.poll_interval,
+        idle_s=args.idle_seconds,
+        idle_poll_interval_s=args.idle_poll_interval,
+        baseline_records=max(3, args.baseline_records),
+        sweep_records=args.sweep_records,
+        sweep_duration_s=args.sweep_duration,
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    import anyio
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
+    opts = options(args)
+    report = anyio.run(run_bench, opts, backend="asyncio")
+    if report.sweep:
+        png = (
+            Path(args.plot)
+            if args.plot
+            else (Path(args.out).with_suffix(".sweep.png") if args.out else Path("bench-sweep.png"))
+        )
+        problem = plot(report.sweep, png)
+        report.notes.append(problem or f"sweep plot: {png}")
+    print_report(report)
+    if args.out:
+        data: dict[str, Any] = msgspec.to_builtins(report)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return 0

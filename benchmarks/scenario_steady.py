@@ -1,0 +1,122 @@
+"""Scenario ``steady``: both sides edited at R changes/s for D seconds while ``crmsync run`` polls.
+
+After the initial backfill of ``records`` pairs, the engine runs as it would in production (``crmsync
+run``, polling every ``poll_interval_s``) while the mocks' own workload generators (``POST
+/__mock/workload``: creates, updates and deletes, no API calls) change HubSpot and Salesforce at R/2
+changes/s each. Once the generators stop, the engine is given until no write has reached either mock
+for a few poll intervals, then stopped. Latency comes from the mocks' dumps (``benchmarks.latency``);
+calls per change count every API call in the window, polling included.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+
+from benchmarks.harness import SYSTEMS, Engine, Mocks, Regime, proc_cpu_seconds, wait_until_quiet
+from benchmarks.latency import Latency, latencies
+from benchmarks.seeding import seed_pairs
+
+
+class SteadyResult(msgspec.Struct, kw_only=True):
+    scenario: str = "steady"
+    regime: Regime
+    records: int
+    rate_per_s: float
+    duration_s: float
+    poll_interval_s: float
+    changes: int
+    """Operations the generators performed (both sides: creates, updates, deletes)."""
+    changes_by_system: dict[str, dict[str, int]]
+    skipped_by_generators: int
+    drained: bool
+    """False when the engine was still writing ``drain_s`` after the generators stopped."""
+    drain_s: float
+    calls_hubspot: int
+    calls_salesforce: int
+    calls_per_change: float
+    engine_cpu_s: float
+    peak_rss_mb: float
+    latency: Latency
+    by_endpoint: dict[str, int]
+
+
+async def _other_user(mocks: Mocks) -> str:
+    """The Salesforce user seeded and generated records come from (not the API user)."""
+    contacts = await mocks.salesforce_contacts()
+    if not contacts:
+        raise RuntimeError("no seeded Salesforce contact to learn the generators' user from")
+    return str(contacts[0]["CreatedById"])
+
+
+async def run_steady(
+    mocks: Mocks,
+    records: int,
+    state_dir: Path,
+    *,
+    rate_per_s: float,
+    duration_s: float,
+    poll_interval_s: float = 1.0,
+    max_drain_s: float = 120.0,
+    tuning: Mapping[str, str] | None = None,
+) -> SteadyResult:
+    await mocks.reset()
+    await seed_pairs(mocks, max(records, 3))
+    other_user = await _other_user(mocks)
+    settings = {"CRMSYNC_POLL_INTERVAL_S": str(poll_interval_s), **(tuning or {})}
+    engine = Engine(mocks, state_dir, settings)
+    await engine.until_idle(backfill=True)  # a new state file: no need for a first empty run
+    proc = engine.start()
+    try:
+        quiet = 2 * poll_interval_s + 1
+        await wait_until_quiet(mocks, quiet, 60)  # started, first polls done
+        clock = await mocks.control("hubspot", "GET", "clock")
+        start_ms = int(clock["now_ms"])
+        before = await mocks.calls()
+        cpu0 = proc_cpu_seconds(proc.pid)
+        half = rate_per_s / 2
+        for system, otype, seed in zip(SYSTEMS, ("contacts", "Contact"), (11, 12), strict=True):
+            spec = {"object_type": otype, "rate_per_s": half, "duration_s": duration_s, "seed": seed}
+            await mocks.control(system, "POST", "workload", spec)
+        await anyio.sleep(duration_s)
+        statuses: dict[str, dict[str, Any]] = {}
+        for system in SYSTEMS:
+            # The generator lives in the mock process: its status is only known by asking.
+            while (status := await mocks.control(system, "GET", "workload"))["running"]:  # noqa: ASYNC110
+                await anyio.sleep(0.2)
+            statuses[system] = status
+        t_end = time.monotonic()
+        drained, after = await wait_until_quiet(mocks, quiet, max_drain_s)
+        drain_s = time.monotonic() - t_end
+        cpu = proc_cpu_seconds(proc.pid) - cpu0
+    finally:
+        run = await engine.stop(proc)
+    calls = after - before
+    hs, sf = await mocks.hubspot_contacts(), await mocks.salesforce_contacts()
+    lat = latencies(hs, sf, start_ms=start_ms, other_user=other_user)
+    done: dict[str, dict[str, int]] = {k: dict(v["done"]) for k, v in statuses.items()}
+    changes = sum(sum(d.values()) for d in done.values())
+    return SteadyResult(
+        regime=mocks.regime,
+        records=records,
+        rate_per_s=rate_per_s,
+        duration_s=duration_s,
+        poll_interval_s=poll_interval_s,
+        changes=changes,
+        changes_by_system=done,
+        skipped_by_generators=sum(int(v["skipped"]) for v in statuses.values()),
+        drained=drained,
+        drain_s=round(drain_s, 1),
+        calls_hubspot=calls.hubspot,
+        calls_salesforce=calls.salesforce,
+        calls_per_change=round((calls.hubspot + calls.salesforce) / changes, 4) if changes else 0.0,
+        engine_cpu_s=round(cpu, 2),
+        peak_rss_mb=run.peak_rss_mb,
+        latency=lat,
+        by_endpoint=calls.by_endpoint,
+    )

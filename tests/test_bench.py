@@ -1,0 +1,213 @@
+"""``crmsync bench`` on tiny runs: every JSON field is there with sane values, counted by the mocks.
+
+Structure and invariants only (calls add up, percentiles are ordered, the ceiling follows from the
+limits, idle writes nothing): never how fast this machine happens to be.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from benchmarks.ceiling import ceiling
+from benchmarks.harness import Limits, Mocks, is_write, temp_dir
+from benchmarks.latency import latencies, percentiles, to_ms
+from benchmarks.scenario_initial import run_initial
+from benchmarks.scenario_sweep import SweepPoint, SweepResult, plot
+
+RECORDS = 120
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One lifted-limits run of initial (with its baseline), steady and idle, as a user would run it."""
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    cmd = [
+        sys.executable, "-m", "engine.cli", "bench", "--scenario", "initial,steady,idle",
+        "--limits", "lifted", "--records", str(RECORDS), "--baseline-records", "30",
+        "--rate", "20", "--duration", "3", "--idle-seconds", "3", "--idle-poll-interval", "1",
+        "--out", str(out),
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "initial sync" in done.stdout and "steady" in done.stdout and "idle" in done.stdout
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data
+
+
+def _endpoint_sum(by_endpoint: dict[str, int], system: str) -> int:
+    return sum(v for k, v in by_endpoint.items() if k.startswith(system + " "))
+
+
+def test_initial_figures_are_the_mocks_counts(report: dict[str, Any]) -> None:
+    [r] = report["initial"]
+    mix = r["mix"]
+    assert r["regime"] == "lifted" and r["records"] == RECORDS == mix["pairs"]
+    assert mix["hubspot_only"] + mix["salesforce_only"] + mix["linked"] == RECORDS
+    # Every pair synced: each side created what it lacked, nothing failed.
+    assert r["created_hubspot"] == mix["salesforce_only"]
+    assert r["created_salesforce"] == mix["hubspot_only"]
+    assert r["errors"] == 0
+    assert r["calls_hubspot"] == _endpoint_sum(r["by_endpoint"], "hubspot") > 0
+    assert r["calls_salesforce"] == _endpoint_sum(r["by_endpoint"], "salesforce") > 0
+    assert r["calls_per_record"] == pytest.approx(
+        (r["calls_hubspot"] + r["calls_salesforce"]) / RECORDS, abs=1e-3
+    )
+    assert r["pairs_per_s"] == pytest.approx(RECORDS / r["seconds"], rel=0.05)
+    assert r["engine_cpu_s"] > 0 and r["peak_rss_mb"] > 10 and r["state_file_mb"] > 0
+    assert r["ceiling"]["pairs_per_s"] is None and r["fraction_of_ceiling"] is None  # nothing limits
+
+
+def test_baseline_beside_crmsync(report: dict[str, Any]) -> None:
+    [b] = report["baseline"]
+    [c] = report["comparison"]
+    assert b["records"] == 30
+    # One record at a time: at least a lookup per record on each side, and a create for each missing one.
+    assert b["calls_hubspot"] >= b["records"] and b["calls_salesforce"] >= b["records"]
+    assert b["created_hubspot"] == b["mix"]["salesforce_only"]
+    assert b["created_salesforce"] == b["mix"]["hubspot_only"]
+    assert b["calls_hubspot"] + b["calls_salesforce"] == sum(b["by_endpoint"].values())
+    assert c["baseline_pairs_per_s"] == b["pairs_per_s"]
+    assert c["throughput_ratio"] == pytest.approx(
+        c["crmsync_pairs_per_s"] / c["baseline_pairs_per_s"], rel=0.01
+    )
+    assert c["calls_ratio"] == pytest.approx(b["calls_per_record"] / c["crmsync_calls_per_record"], rel=0.01)
+    assert any("baseline ran on 30" in n for n in report["notes"])
+
+
+def test_steady_latency_from_the_mocks(report: dict[str, Any]) -> None:
+    [s] = report["steady"]
+    assert s["rate_per_s"] == 20 and s["duration_s"] == 3
+    # Each generator performs rate/2 · duration operations, exactly (nothing skipped at this rate).
+    assert s["skipped_by_generators"] == 0
+    assert {k: sum(v.values()) for k, v in s["changes_by_system"].items()} == {
+        "hubspot": 30,
+        "salesforce": 30,
+    }
+    assert s["changes"] == 60 and s["drained"] is True
+    calls = s["calls_hubspot"] + s["calls_salesforce"]
+    assert calls == sum(s["by_endpoint"].values()) > 0
+    assert s["calls_per_change"] == pytest.approx(calls / 60, abs=1e-3)
+    lat = s["latency"]["all"]
+    assert lat["samples"] == sum(k["samples"] for k in s["latency"]["by_kind"].values()) > 0
+    assert 0 <= lat["p50_s"] <= lat["p95_s"] <= lat["p99_s"] <= lat["max_s"]
+    assert s["latency"]["by_kind"]["create hubspot→salesforce"]["samples"] > 0
+    assert s["latency"]["by_kind"]["create salesforce→hubspot"]["samples"] > 0
+
+
+def test_idle_polls_and_never_writes(report: dict[str, Any]) -> None:
+    [i] = report["idle"]
+    assert i["writes"] == 0 and i["write_endpoints"] == []
+    assert i["calls_hubspot"] > 0 and i["calls_salesforce"] > 0  # it kept polling both
+    per_hour = (i["calls_hubspot"] + i["calls_salesforce"]) * 3600 / i["measured_s"]
+    assert i["calls_per_hour"] == pytest.approx(per_hour, rel=0.05)
+
+
+def test_report_has_the_machine(report: dict[str, Any]) -> None:
+    assert report["machine"]["cpus"] >= 1 and report["options"]["regimes"] == ["lifted"]
+
+
+async def test_real_limits_measured_against_the_ceiling() -> None:
+    with anyio.fail_after(120):
+        async with Mocks("real") as mocks:
+            with temp_dir() as tmp:
+                r = await run_initial(mocks, 90, Path(tmp))
+    assert (
+        r.ceiling.pairs_per_s
+        == ceiling(Limits.of("real"), read_share=2 / 3, write_share=1 / 3, batch_size=100).pairs_per_s
+    )
+    assert r.ceiling.pairs_per_s is not None
+    assert r.fraction_of_ceiling == pytest.approx(r.pairs_per_s / r.ceiling.pairs_per_s, abs=1e-3)
+    assert r.errors == 0 and r.created_hubspot == 30 and r.created_salesforce == 30
+
+
+def test_ceiling_follows_from_the_limits() -> None:
+    # 190 calls / 10 s and 5 searches/s; 2/3 of pairs to read in pages of 200, 1/3 to write by 100.
+    c = ceiling(Limits.of("real"), read_share=2 / 3, write_share=1 / 3, batch_size=100)
+    assert c.search_bound == pytest.approx(5 * 200 / (2 / 3), abs=0.1)  # 1500 pairs/s
+    assert c.burst_bound == pytest.approx(19 / ((2 / 3) / 200 + (1 / 3) / 100), abs=0.1)  # 2850
+    assert c.pairs_per_s == c.search_bound and c.bound_by == "hubspot search rate"
+    # Small batches make the burst window the bound; HubSpot caps a batch at 100 whatever is asked.
+    small = ceiling(Limits.of("real"), read_share=2 / 3, write_share=1 / 3, batch_size=5)
+    assert small.bound_by == "hubspot burst window" and small.pairs_per_s == small.burst_bound
+    assert ceiling(Limits.of("real"), read_share=1, write_share=1, batch_size=500).batch_size == 100
+    assert ceiling(Limits.of("lifted"), read_share=1, write_share=1, batch_size=100).pairs_per_s is None
+
+
+def test_writes_are_told_from_reads() -> None:
+    assert not is_write("POST /crm/v3/objects/{objectType}/search")
+    assert not is_write("POST /crm/v3/objects/{objectType}/batch/read")
+    assert not is_write("GET /services/data/v{version}/query")
+    assert is_write("POST /crm/v3/objects/{objectType}/batch/upsert")
+    assert is_write("PATCH /services/data/v{version}/composite/sobjects")
+    assert is_write("DELETE /crm/v3/objects/{objectType}/{objectId}")
+
+
+def test_latency_samples_from_stamps() -> None:
+    start = to_ms("2026-01-01T00:00:10.000Z")
+    hs = [
+        {"id": "1", "createdAt": "2026-01-01T00:00:11.200Z", "updatedAt": "2026-01-01T00:00:11.200Z"},
+        {"id": "2", "createdAt": "2026-01-01T00:00:14.000Z", "updatedAt": "2026-01-01T00:00:14.000Z"},
+        {"id": "3", "createdAt": "2026-01-01T00:00:01.000Z", "updatedAt": "2026-01-01T00:00:20.100Z"},
+        {"id": "4", "createdAt": "2026-01-01T00:00:01.000Z", "updatedAt": "2026-01-01T00:00:30.000Z"},
+    ]
+    sf = [
+        # HubSpot 1 created at 11.2, its Contact by the API user in second 13: 13.5 - 11.2.
+        _sf("a", "13", "13", "api", "api", "1"),
+        # A generated Contact (second 12) the engine created in HubSpot at 14.0: 14.0 - 12.5.
+        _sf("b", "12", "12", "gen", "gen", "2"),
+        # An old pair HubSpot changed at 20.1, the engine wrote in second 22: 22.5 - 20.1.
+        _sf("c", "01", "22", "gen", "api", "3"),
+        # An old pair whose last write was the generator's: not attributable, no sample.
+        _sf("d", "01", "25", "gen", "gen", "4"),
+    ]
+    lat = latencies(hs, sf, start_ms=start, other_user="gen")
+    by = {k: v.samples for k, v in lat.by_kind.items()}
+    assert by == {
+        "create hubspot→salesforce": 1,
+        "create salesforce→hubspot": 1,
+        "update hubspot→salesforce": 1,
+    }
+    assert lat.by_kind["create hubspot→salesforce"].p50_s == pytest.approx(2.3)
+    assert lat.by_kind["create salesforce→hubspot"].p50_s == pytest.approx(1.5)
+    assert lat.by_kind["update hubspot→salesforce"].p50_s == pytest.approx(2.4)
+    p = percentiles(range(1, 101))
+    assert (p.p50_s, p.p95_s, p.p99_s, p.max_s) == (50, 95, 99, 100)
+
+
+def _sf(sid: str, created: str, modified: str, by: str, last_by: str, hs_id: str) -> dict[str, Any]:
+    return {
+        "Id": sid,
+        "CreatedDate": f"2026-01-01T00:00:{created}.000+0000",
+        "LastModifiedDate": f"2026-01-01T00:00:{modified}.000+0000",
+        "CreatedById": by,
+        "LastModifiedById": last_by,
+        "HubSpot_Id__c": hs_id,
+        "IsDeleted": False,
+    }
+
+
+def test_sweep_plot_or_how_to_get_it(tmp_path: Path) -> None:
+    points = [
+        SweepPoint(
+            knob="CRMSYNC_BATCH_SIZE", value=v, settings={"CRMSYNC_BATCH_SIZE": v}, pairs_per_s=10.0 * v,
+            calls_per_record=1 / v, engine_cpu_s_per_1000=1.0, steady_p50_s=0.5, steady_p95_s=1.0,
+            steady_p99_s=1.5, steady_calls_per_change=1.0, steady_drained=True,
+        )
+        for v in (10, 100)
+    ]  # fmt: skip
+    sweep = SweepResult(regime="lifted", records=10, rate_per_s=10, duration_s=1, points=points)
+    png = tmp_path / "sweep.png"
+    problem = plot([sweep], png)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert problem is not None and "pip install 'crmsync[bench]'" in problem and not png.exists()
+    else:
+        assert problem is None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
