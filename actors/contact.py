@@ -87,15 +87,17 @@ class ContactActor:
     async def _from_hubspot(self, change: Change) -> None:
         hs_id = change.record_id
         link = await self.io.links_by_hs.submit(hs_id)
-        if link is None:
+        if link is None or link.salesforce_id is None:
             email = _email(change.values.get("email"))
             if not email:
                 self.summary.ineligible += 1  # R-ELIG-1: no email, no sync to Salesforce
                 return
             async with self.locks.hold(f"email:{email}"):
                 link = await self.io.links_by_hs.submit(hs_id)
-                if link is None:
-                    await self._link_new_hubspot(change, email)
+                if link is None or link.salesforce_id is None:
+                    if link is not None and self.values.orphan_unchanged(link, change.values):
+                        return  # its Salesforce record was deleted, and it has not changed since
+                    await self._link_new_hubspot(change, email, None if link is None else link.key)
                     return
         async with self.locks.hold(link.key):
             link = await self.io.links_by_hs.submit(hs_id)
@@ -119,13 +121,14 @@ class ContactActor:
                 return
             await self._sync_pair(link, hs, sf)
 
-    async def _link_new_hubspot(self, change: Change, email: str) -> None:
-        """No link yet: the Salesforce id the contact already carries, else the email match."""
+    async def _link_new_hubspot(self, change: Change, email: str, key: str | None) -> None:
+        """No link yet: the Salesforce id the contact already carries, else the email match.
+        ``key``: the contact's orphan link (its record deleted), which the new link replaces."""
         sf_type, sf = await self._known_salesforce(change.values)
         if sf is None:
             sf_type, sf = await self._match_by_email(email)
         hs = self.values.hubspot_record(change.values, change.modified_ms)
-        link = Link(key=uuid.uuid4().hex, object="contacts", hubspot_id=change.record_id)
+        link = Link(key=key or uuid.uuid4().hex, object="contacts", hubspot_id=change.record_id)
         if sf is None:
             await self._create_in_salesforce(link, hs)
         else:
@@ -256,12 +259,18 @@ class ContactActor:
     async def _unlink_deleted(self, link: Link) -> None:
         """The pair's Salesforce record is gone: archive the HubSpot contact if so configured,
         and unlink either way. Called with the pair's lock held."""
+        ops: list[StoreOp] = [DeleteLink(link.key)]
         if self.settings.on_salesforce_delete == "delete" and link.hubspot_id:
             await self.io.hs_archive.submit(link.hubspot_id)
             self.summary.deleted.hubspot += 1
             if failpoints.ARMED:
                 failpoints.hit("after_write_before_commit")
-        ops: list[StoreOp] = [DeleteLink(link.key)]
+        elif link.hubspot_id:
+            # The contact stays, as an orphan keeping the pair's last bases: a redelivery of it
+            # (look-back, restart) is then told from a real edit, and only an edit makes a new
+            # Salesforce record (SPEC §4: records sync when they change).
+            orphan = msgspec.structs.replace(link, salesforce_id=None)
+            ops = [PutLink(orphan, now_ms=int(time.time() * 1000))]
         ops += [ClearError("contacts", system, rid) for system, rid in self._ids(link)]
         await self.io.store.commit(ops)
 
@@ -271,10 +280,13 @@ class ContactActor:
             key=uuid.uuid4().hex, object="contacts", salesforce_type=sf_type, salesforce_id=str(sf["Id"])
         )
         if hs_obj is not None:
-            if await self.io.links_by_hs.submit(hs_obj.id) is not None:
+            existing = await self.io.links_by_hs.submit(hs_obj.id)
+            if existing is not None and existing.salesforce_id is not None:
                 # R-ID-3: another Salesforce record with this email already feeds the contact.
                 return
-            link = msgspec.structs.replace(link, hubspot_id=hs_obj.id)
+            # An orphan (its record deleted) is replaced by the new link.
+            key = link.key if existing is None else existing.key
+            link = msgspec.structs.replace(link, key=key, hubspot_id=hs_obj.id)
             hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
             await self._sync_pair(link, hs, sf)
             return

@@ -13,6 +13,9 @@ import pytest
 from engine.runtime import sync_until_idle
 from engine.settings import Settings
 from mockcrm.chaos import History, apply_round, check, expect, generate_history
+from mockcrm.chaos.apply import mock_client
+from mockcrm.chaos.history import Person
+from mockcrm.chaos.oracle import ExpectedPerson
 from mockcrm.config import MockEndpoints
 from mockcrm.server import running_mocks
 from tests.conftest import mock_config
@@ -53,10 +56,95 @@ def test_histories_are_deterministic_per_seed() -> None:
     assert generate_history(1) != generate_history(2)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 13])
 async def test_seeded_history_converges_to_the_oracle(crms: Crms, tmp_path: Path, seed: int) -> None:
     history = generate_history(seed, people=10, rounds=4)
     await run_history(history, crms.ep, tmp_path / "state.db")
     result = await check(expect(history), crms.ep)
     assert result.ok, result.describe()
     assert result.records_checked > 0
+
+
+async def test_the_checker_reports_what_was_changed_behind_the_engines_back(
+    crms: Crms, tmp_path: Path
+) -> None:
+    history = generate_history(1, people=10, rounds=2)
+    await run_history(history, crms.ep, tmp_path / "state.db")
+    expected = expect(history)
+    assert (await check(expected, crms.ep)).ok
+    pairs = [p for p in expected.people if p.hubspot is not None and any(e.linked for e in p.salesforce)]
+    assert len(pairs) >= 3
+    gone, edited, doubled = pairs[:3]
+    async with mock_client(crms.ep) as client:
+        snap = await client.snapshot()
+
+        def linked_id(p: ExpectedPerson) -> tuple[str, str]:
+            e = next(e for e in p.salesforce if e.linked)
+            live = [
+                r for r in snap.sf_of(Person(index=p.index, email=p.email), e.sobject) if not r["IsDeleted"]
+            ]
+            return e.sobject, str(live[0]["Id"])
+
+        await client.sf_write("delete", *linked_id(gone), {})
+        sobject, sf_id = linked_id(edited)
+        await client.sf_write("update", sobject, sf_id, {"LastName": "Tampered"})
+        assert doubled.email is not None
+        await client.sf_write("create", "Contact", None, {"LastName": "Twin", "Email": doubled.email})
+
+    result = await check(expected, crms.ep)
+    assert not result.ok
+    assert [(f.person, f.what) for f in result.lost] == [(gone.index, "record #0 missing")], result.describe()
+    assert [(f.person, f.field, f.actual) for f in result.mismatched] == [
+        (edited.index, "LastName", "Tampered")
+    ], result.describe()
+    assert [f.person for f in result.duplicated] == [doubled.index], result.describe()
+    assert result.unexpected == []
+    assert "1 lost, 1 duplicated, 1 mismatched" in result.describe()
+
+
+async def test_a_salesforce_delete_then_a_redelivery_of_the_contact_makes_no_new_record(
+    crms: Crms, tmp_path: Path
+) -> None:
+    """Found by seed 13: with on_salesforce_delete = do_nothing, the contact whose record was
+    deleted came back through the look-back window of the next run, unchanged, and a new
+    Salesforce record was made for it. Only an edit may make one (SPEC §4)."""
+    settings = engine_settings(crms.ep, tmp_path / "state.db", on_salesforce_delete="do_nothing")
+    with anyio.fail_after(120):
+        await sync_until_idle(settings)
+        hs_id = await crms.hs_create(email="orphan@example.com", lastname="Orphan", jobtitle="Kept")
+        await sync_until_idle(settings)
+        (contact,) = await crms.sf_all("Contact")
+        await crms.sf_delete("Contact", contact["Id"])
+        for _ in range(3):  # each run is a new process: its look-back re-reads the recent contact
+            await sync_until_idle(settings)
+        assert await crms.sf_all("Contact") == []
+        assert (await crms.hs_get(hs_id, "jobtitle"))["jobtitle"] == "Kept"
+
+        await crms.hs_update(hs_id, jobtitle="Edited")  # an edit does sync: a new record
+        await sync_until_idle(settings)
+        (again,) = await crms.sf_all("Contact")
+        assert (again["Title"], again["HubSpot_Id__c"]) == ("Edited", hs_id)
+        assert (await crms.hs_get(hs_id, "salesforcecontactid"))["salesforcecontactid"] == again["Id"]
+
+
+async def test_a_contact_recreated_with_a_deleted_contacts_email_takes_over_its_record(
+    crms: Crms, tmp_path: Path
+) -> None:
+    """Found by seed 2: the new contact's first match by email found the Salesforce record still
+    linked to the deleted contact (R-CON-4 keeps that link), and the engine stopped on the state
+    file's unique link per Salesforce id."""
+    settings = engine_settings(crms.ep, tmp_path / "state.db")
+    with anyio.fail_after(120):
+        await sync_until_idle(settings)
+        old = await crms.hs_create(email="again@example.com", lastname="Again", jobtitle="First")
+        await sync_until_idle(settings)
+        await crms.hs_delete(old)
+        await sync_until_idle(settings)
+        new = await crms.hs_create(email="again@example.com", lastname="Again", jobtitle="Second")
+        summary = await sync_until_idle(settings)
+    (contact,) = await crms.sf_all("Contact")
+    assert summary.errors == 0 and summary.created.salesforce == 0
+    assert contact["HubSpot_Id__c"] == new
+    assert contact["Title"] == "First"  # prefer_salesforce_unless_blank on the new link
+    got = await crms.hs_get(new, "salesforcecontactid", "jobtitle")
+    assert (got["salesforcecontactid"], got["jobtitle"]) == (contact["Id"], "First")
