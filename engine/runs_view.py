@@ -6,6 +6,7 @@ import os
 import time
 
 import msgspec
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -85,21 +86,23 @@ def _pair(sides: Sides) -> str:
     return f"{sides.hubspot:,} / {sides.salesforce:,}"
 
 
-def runs_table(runs: list[RunView], title: str) -> Table:
-    """Newest first; per-side counts as ``HubSpot / Salesforce``."""
-    table = Table(title=title, title_justify="left")
+def runs_table(runs: list[RunView], title: str) -> RenderableType:
+    """Newest first, one line per run; why a run paused or failed follows below the table (a
+    sentence in a column would squeeze every other column)."""
+    table = Table(title=title, title_justify="left", caption="counts per CRM: HubSpot / Salesforce")
     for column in ("Run", "Started (UTC)", "Took", "Mode", "Outcome", "Synced"):
-        table.add_column(column, justify="right" if column in ("Run", "Took", "Synced") else "left")
-    for column in ("Created HS / SF", "Updated HS / SF", "Deleted HS / SF", "Errors", "API calls HS / SF"):
-        table.add_column(column, justify="right")
+        right = column in ("Run", "Took", "Synced")
+        table.add_column(column, justify="right" if right else "left", no_wrap=column != "Mode")
+    for column in ("Created", "Updated", "Deleted", "Errors", "API calls"):
+        table.add_column(column, justify="right", no_wrap=True)
+    details: list[RenderableType] = []
     for run in runs:
-        outcome = run.outcome if run.detail is None else f"{run.outcome}: {run.detail}"
         table.add_row(
             str(run.id),
             run.started.replace("T", " ").removesuffix("Z"),
             _duration(run.seconds),
             run.mode + (" + backfill" if run.backfill else ""),
-            Text(outcome, style=_STYLE.get(run.outcome, "")),  # Text: a message may hold "[...]"
+            Text(run.outcome, style=_STYLE.get(run.outcome, "")),
             f"{run.synced:,}",
             _pair(run.created),
             _pair(run.updated),
@@ -107,6 +110,10 @@ def runs_table(runs: list[RunView], title: str) -> Table:
             f"{run.errors:,}",
             _pair(run.api_calls),
         )
+        if run.detail is not None:  # Text, not markup: a message may hold "[...]"
+            details.append(
+                Text(f"Run {run.id} {run.outcome}: {run.detail}", style=_STYLE.get(run.outcome, ""))
+            )
     if not runs:
         table.add_row("—", "(no runs yet)", *[""] * 9)
-    return table
+    return Group(table, *details)

@@ -59,6 +59,23 @@ sys.stdin.read()
 """
 
 
+# A migration killed with kill -9 inside its transaction: the step's first statement done, the
+# process gone at the second (an SQL function that SIGKILLs it), nothing committed.
+KILL_MID_MIGRATION = """
+import os, signal, sys
+import aiosqlite, anyio
+from engine.migrations import migrate
+from engine.store_schema import SCHEMA_V1, V1_TO_V2
+
+async def main() -> None:
+    db = await aiosqlite.connect(sys.argv[1], isolation_level=None)
+    await db.create_function("die", 0, lambda: os.kill(os.getpid(), signal.SIGKILL))
+    await migrate(db, sys.argv[1], 1, (SCHEMA_V1, (*V1_TO_V2, "SELECT die()")))
+
+anyio.run(main)
+"""
+
+
 @pytest.fixture
 async def crms() -> AsyncIterator[Crms]:
     async with running_mocks(mock_config()) as (ep, _, _), aiohttp.ClientSession() as session:
@@ -234,6 +251,24 @@ async def test_failing_step_rolls_back_to_the_old_schema(crms: Crms, v1: V1File)
     assert "unchanged at schema 1" in message and backup_path(str(v1.state), 1) in message
     assert schema_version(v1.state) == 1 and rows(v1.state, LINKS) == links
     assert rows(v1.state, "SELECT name FROM sqlite_master WHERE name = 'runs'") == []
+
+
+async def test_kill_9_mid_migration_leaves_v1_and_the_next_run_migrates(crms: Crms, v1: V1File) -> None:
+    links = rows(v1.state, LINKS)
+    with anyio.fail_after(60):
+        killed = await anyio.run_process(
+            [sys.executable, "-c", KILL_MID_MIGRATION, str(v1.state)], check=False
+        )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert schema_version(v1.state) == 1 and rows(v1.state, LINKS) == links
+    assert rows(v1.state, "SELECT name FROM sqlite_master WHERE name = 'runs'") == []
+    counts = await per_email(crms)
+    code, out, err = await crmsync_async("run", "--config", str(v1.config), "--until-idle")
+    assert code == 0, err
+    assert "migrated from schema 1 to 2" in err
+    assert json.loads(out.splitlines()[-1])["created"] == {"hubspot": 0, "salesforce": 0}
+    assert schema_version(v1.state) == 2 and rows(v1.state, LINKS) == links
+    assert await per_email(crms) == counts
 
 
 async def test_stray_table_in_the_way_exits_1_and_keeps_v1(crms: Crms, v1: V1File) -> None:
