@@ -17,7 +17,7 @@ from loguru import logger
 
 from engine.budget import AllotmentExhausted
 from engine.errors import CrmsyncError, StateFileError
-from engine.store_types import EndRun, InterruptOpenRuns, RunRow, Sides, StartRun
+from engine.store_types import EndRun, InterruptOpenRuns, PruneRuns, RunRow, Sides, StartRun
 
 if TYPE_CHECKING:
     from engine.budget import Budget
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 RunMode = Literal["until-idle", "forever"]
 DETAIL_MAX = 300
+KEEP_RUNS = 10_000
+"""Runs kept in the history: years of a run every five minutes would otherwise grow the file (and
+the integrity check every open makes) without bound."""
 
 
 def _utc(ms: int) -> str:
@@ -36,8 +39,9 @@ class RunRecorder:
     """``async with RunRecorder(store, mode, backfill) as run:`` around everything a run does once
     the store is open; ``summary`` and ``count_calls`` are attached as the engine is built."""
 
-    def __init__(self, store: StateStore, mode: RunMode, backfill: bool) -> None:
+    def __init__(self, store: StateStore, mode: RunMode, backfill: bool, *, keep: int = KEEP_RUNS) -> None:
         self._store = store
+        self._keep = keep
         self.mode: RunMode = mode
         self.backfill = backfill
         self.summary: Summary | None = None
@@ -69,7 +73,7 @@ class RunRecorder:
             outcome=None,
             detail=None,
         )
-        await self._store.commit([InterruptOpenRuns(), StartRun(self.row)])
+        await self._store.commit([InterruptOpenRuns(), StartRun(self.row), PruneRuns(self._keep)])
         return self
 
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:

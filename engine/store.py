@@ -38,6 +38,7 @@ from engine.store_types import (
     EndRun,
     InterruptOpenRuns,
     Link,
+    PruneRuns,
     PutCursor,
     PutError,
     PutLink,
@@ -100,7 +101,7 @@ def _row(op: StoreOp) -> tuple[object, ...]:
             return (e.object, e.system, e.record_id, e.error_type, e.message, e.fix, e.seen_ms, e.seen_ms)
         case ClearError(object=obj, system=system, record_id=record_id):
             return (obj, system, record_id)
-        case InterruptOpenRuns() | StartRun() | EndRun():
+        case InterruptOpenRuns() | StartRun() | EndRun() | PruneRuns():
             return run_params(op)
     raise TypeError(f"not a store operation: {op!r}")
 

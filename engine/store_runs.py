@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from engine.store_types import EndRun, InterruptOpenRuns, RunRow, Sides, StartRun, StoreOp
+from engine.store_types import EndRun, InterruptOpenRuns, PruneRuns, RunRow, Sides, StartRun, StoreOp
 
 _COUNTS = (
     "synced, created_hubspot, created_salesforce, updated_hubspot, updated_salesforce,"
@@ -14,6 +14,7 @@ _COUNTS = (
 RUN_SQL: dict[type[StoreOp], str] = {
     InterruptOpenRuns: "UPDATE runs SET outcome = 'interrupted' WHERE outcome IS NULL",
     StartRun: "INSERT INTO runs (id, started_ms, mode, backfill, pid) VALUES (?, ?, ?, ?, ?)",
+    PruneRuns: "DELETE FROM runs WHERE id <= (SELECT max(id) FROM runs) - ?",
     EndRun: """UPDATE runs SET ended_ms = ?, outcome = ?, detail = ?, synced = ?,
                    created_hubspot = ?, created_salesforce = ?, updated_hubspot = ?,
                    updated_salesforce = ?, deleted_hubspot = ?, deleted_salesforce = ?, errors = ?,
@@ -28,8 +29,10 @@ SELECT_OPEN_RUNS = f"SELECT {_COLUMNS} FROM runs WHERE outcome IS NULL ORDER BY 
 NEXT_RUN_ID = "SELECT coalesce(max(id), 0) + 1 FROM runs"
 
 
-def run_params(op: InterruptOpenRuns | StartRun | EndRun) -> tuple[object, ...]:
+def run_params(op: InterruptOpenRuns | StartRun | EndRun | PruneRuns) -> tuple[object, ...]:
     match op:
+        case PruneRuns(keep=keep):
+            return (keep,)
         case InterruptOpenRuns():
             return ()
         case StartRun(run=r):

@@ -128,6 +128,12 @@ class StartRun(msgspec.Struct, frozen=True):
     run: RunRow
 
 
+class PruneRuns(msgspec.Struct, frozen=True):
+    """Forget all but the newest ``keep`` runs: a run every few minutes adds up over the years."""
+
+    keep: int
+
+
 class EndRun(msgspec.Struct, frozen=True):
     run: RunRow
 
@@ -142,4 +148,5 @@ StoreOp = (
     | InterruptOpenRuns
     | StartRun
     | EndRun
+    | PruneRuns
 )

@@ -15,6 +15,10 @@ import anyio
 import pytest
 from anyio.abc import Process
 
+from engine.budget import AllotmentExhausted
+from engine.runs import RunRecorder, outcome_of
+from engine.store import StateStore
+from engine.summary import Summary
 from mockcrm.server import running_mocks
 from tests.conftest import mock_config
 from tests.crms import Crms, wait_until
@@ -166,3 +170,46 @@ async def test_failed_run_records_why_without_the_token(crms: Crms, tmp_path: Pa
     assert code == 0 and [r["id"] for r in json.loads(out)] == [2]
     code, _, err = await crmsync("runs", "--config", str(config), "--limit", "0")
     assert code == 2 and "at least 1" in err
+
+
+async def test_used_up_allotment_records_a_paused_run(crms: Crms, tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    config = config_file(tmp_path / "crmsync.toml", crms.ep, state)
+    code, out, err = await crmsync(
+        "run", "--config", str(config), "--until-idle", CRMSYNC_SALESFORCE_DAILY_API_ALLOTMENT="4"
+    )
+    assert code == 3, err
+    assert json.loads(out.splitlines()[-1])["paused"] == "salesforce allotment"
+    (run,) = await runs_json(config)
+    assert (run["outcome"], run["detail"]) == ("paused", "salesforce allotment")
+    calls = run["api_calls"]
+    assert isinstance(calls, dict) and 0 < calls["salesforce"] <= 4
+
+
+async def test_history_keeps_the_newest_runs(tmp_path: Path) -> None:
+    with anyio.fail_after(30):
+        async with await StateStore.open(tmp_path / "state.db") as store:
+            for _ in range(5):
+                async with RunRecorder(store, "until-idle", False, keep=3):
+                    pass
+            kept = await store.runs(10)
+    assert [(r.id, r.outcome) for r in kept] == [(5, "idle"), (4, "idle"), (3, "idle")]
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_outcomes_name_the_reason() -> None:
+    cancelled = anyio.get_cancelled_exc_class()
+    assert outcome_of(None, "forever", None) == ("stopped", None)
+    assert outcome_of(None, "until-idle", Summary(paused="hubspot allotment")) == (
+        "paused",
+        "hubspot allotment",
+    )
+    group = BaseExceptionGroup("tg", [cancelled(), AllotmentExhausted("salesforce", 0.0)])
+    assert outcome_of(group, "until-idle", None) == ("paused", "salesforce allotment")
+    assert outcome_of(BaseExceptionGroup("tg", [cancelled()]), "forever", None) == ("stopped", None)
+    outcome, detail = outcome_of(Boom("line one\nline two " + "x" * 400), "until-idle", None)
+    assert outcome == "failed" and detail is not None
+    assert detail.startswith("Boom: line one line two x") and len(detail) == 300 and "\n" not in detail
