@@ -48,6 +48,8 @@ class RunRecorder:
         self._budgets: Mapping[str, Budget] = {}
         self._calls_at_open: dict[str, int] = {}
         self.row: RunRow | None = None
+        self.incomplete: str | None = None
+        """Why an until-idle run stopped with changes left for the next run (set by the runtime)."""
 
     def count_calls(self, budgets: Mapping[str, Budget]) -> None:
         """Count the run's API calls from now on (the 24-hour counts less these, at the end)."""
@@ -79,7 +81,7 @@ class RunRecorder:
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if self.row is None:
             return
-        outcome, detail = outcome_of(exc, self.mode, self.summary)
+        outcome, detail = outcome_of(exc, self.mode, self.summary, self.incomplete)
         s = self.summary
         calls = {n: max(0, b.used_24h() - self._calls_at_open.get(n, 0)) for n, b in self._budgets.items()}
         end = RunRow(
@@ -105,11 +107,15 @@ class RunRecorder:
                 logger.error("run {} could not record its outcome: {}", end.id, err)
 
 
-def outcome_of(exc: BaseException | None, mode: RunMode, summary: Summary | None) -> tuple[str, str | None]:
+def outcome_of(
+    exc: BaseException | None, mode: RunMode, summary: Summary | None, incomplete: str | None = None
+) -> tuple[str, str | None]:
     """(outcome, detail) for a run that ended with ``exc`` (None: it returned)."""
     if exc is None:
         if summary is not None and summary.paused:
             return "paused", summary.paused
+        if incomplete is not None:
+            return "incomplete", f"{incomplete}; the next run retries what failed"
         return ("stopped", None) if mode == "forever" else ("idle", None)
     leaf = _leaf(exc)
     if isinstance(leaf, AllotmentExhausted):

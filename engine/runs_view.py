@@ -24,7 +24,7 @@ class RunView(msgspec.Struct, kw_only=True):
     mode: str
     backfill: bool
     outcome: str
-    """``idle``, ``paused``, ``stopped``, ``failed``, ``interrupted`` or ``running``."""
+    """``idle``, ``paused``, ``incomplete``, ``stopped``, ``failed``, ``interrupted`` or ``running``."""
     detail: str | None
     synced: int
     created: Sides
@@ -72,7 +72,13 @@ def run_view(row: RunRow) -> RunView:
     )
 
 
-_STYLE = {"failed": "red", "interrupted": "red", "paused": "yellow", "running": "cyan"}
+_STYLE = {
+    "failed": "red",
+    "interrupted": "red",
+    "paused": "yellow",
+    "incomplete": "yellow",
+    "running": "cyan",
+}
 
 
 def _duration(seconds: float | None) -> str:

@@ -53,6 +53,8 @@ class Engine(msgspec.Struct, kw_only=True):
     streams: list[ChangeStream]
     actor: ContactActor
     summary: Summary
+    run: RunRecorder
+    """This run's row in the state file's run history."""
 
 
 def contact_mappings(settings: Settings) -> dict[str, tuple[FieldMapping, ...]]:
@@ -180,6 +182,7 @@ async def open_engine(
             streams=streams,
             actor=actor,
             summary=summary,
+            run=run,
         )
 
 
@@ -272,6 +275,7 @@ async def run_until_idle(engine: Engine, *, backfill: bool = False, retry_passes
                 setbacks.transient = 0
                 if failing_passes > retry_passes:
                     logger.error("giving up for this run; the next run retries what failed")
+                    engine.run.incomplete = "a CRM kept failing through every retry"
                     break
                 await anyio.sleep(min(30.0, 0.5 * 2**failing_passes))
                 continue

@@ -108,8 +108,8 @@ class RunRow(msgspec.Struct, frozen=True, kw_only=True):
     backfill: bool
     pid: int
     outcome: str | None
-    """``idle``, ``paused``, ``stopped``, ``failed`` or ``interrupted``; None while it runs (or
-    after a kill -9, until the next run marks it ``interrupted``)."""
+    """``idle``, ``paused``, ``incomplete``, ``stopped``, ``failed`` or ``interrupted``; None while
+    it runs (or after a kill -9, until the next run marks it ``interrupted``)."""
     detail: str | None
     """Why it paused or failed: ``hubspot allotment``, the fatal error's one line."""
     synced: int = 0

@@ -17,11 +17,13 @@ from anyio.abc import Process
 
 from engine.budget import AllotmentExhausted
 from engine.runs import RunRecorder, outcome_of
+from engine.runtime import open_engine, run_until_idle, sync_until_idle
 from engine.store import StateStore
 from engine.summary import Summary
 from mockcrm.server import running_mocks
 from tests.conftest import mock_config
-from tests.crms import Crms, wait_until
+from tests.crms import Crms, engine_settings, wait_until
+from tests.test_faults import set_faults
 from tests.test_health import config_file
 from tests.test_migration import rows
 
@@ -213,3 +215,21 @@ async def test_outcomes_name_the_reason() -> None:
     outcome, detail = outcome_of(Boom("line one\nline two " + "x" * 400), "until-idle", None)
     assert outcome == "failed" and detail is not None
     assert detail.startswith("Boom: line one line two x") and len(detail) == 300 and "\n" not in detail
+
+
+async def test_run_that_gives_up_on_a_failing_crm_is_incomplete(crms: Crms, tmp_path: Path) -> None:
+    """Not ``idle``: changes are left for the next run, and the history must say so."""
+    settings = engine_settings(crms.ep, tmp_path / "state.db")
+    with anyio.fail_after(60):
+        await sync_until_idle(settings)
+        async with open_engine(settings) as engine:
+            await set_faults(crms, "hubspot", error_rate=1.0)  # after start-up, which reads HubSpot
+            try:
+                summary = await run_until_idle(engine, retry_passes=0)
+            finally:
+                await set_faults(crms, "hubspot")
+            assert summary.paused is None
+        async with await StateStore.open(tmp_path / "state.db") as store:
+            last = (await store.runs(1))[0]
+    assert last.outcome == "incomplete"
+    assert last.detail == "a CRM kept failing through every retry; the next run retries what failed"
