@@ -1,1 +1,2 @@
-"""Benchmarks: run each as ``python -m benchmarks.<name>``; they print a table and can write JSON."""
+"""Benchmarks: ``crmsync bench`` (``benchmarks.bench`` and one module per scenario), and
+``python -m benchmarks.mock_capacity`` for the mocks' own capacity."""

@@ -9,16 +9,16 @@ against the same mocks; its API calls are the mocks' counters, as for crmsync.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import msgspec
-import requests
-from urllib3.util.retry import Retry
 
-from benchmarks.harness import Mocks, Regime
+from benchmarks.harness import Mocks
+from benchmarks.options import Regime
 from benchmarks.seeding import Mix, seed_pairs
 from mockcrm.config import MockEndpoints
 
@@ -59,15 +59,29 @@ class _Counts(msgspec.Struct):
     updated_salesforce: int = 0
 
 
-class _Session(requests.Session):
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", TIMEOUT_S)  # simple-salesforce sets none
-        return super().request(method, url, *args, **kwargs)
+def available() -> str | None:
+    """None, or why the baseline cannot run (its clients are the optional ``bench`` extra)."""
+    missing = [m for m in ("hubspot", "simple_salesforce") if importlib.util.find_spec(m) is None]
+    if missing:
+        return (
+            "no baseline: hubspot-api-client and simple-salesforce are not installed "
+            "(pip install 'crmsync[bench]')"
+        )
+    return None
 
 
 def _clients(ep: MockEndpoints) -> tuple[Any, Any]:
+    import requests
     from hubspot import HubSpot
     from simple_salesforce import Salesforce
+    from urllib3.util.retry import Retry
+
+    class _Session(requests.Session):
+        def request(
+            self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+        ) -> requests.Response:
+            kwargs.setdefault("timeout", TIMEOUT_S)  # simple-salesforce sets none
+            return super().request(method, url, *args, **kwargs)
 
     retry = Retry(total=30, backoff_factor=0.5, status_forcelist=(429,), allowed_methods=None)
     hs = HubSpot(access_token=ep.hubspot_token, host=ep.hubspot_url, retry=retry)

@@ -17,15 +17,14 @@ from typing import Any
 
 import msgspec
 
-from benchmarks.baseline import BaselineResult, run_baseline
-from benchmarks.harness import Mocks, Regime, temp_dir
+from benchmarks.baseline import BaselineResult, available, run_baseline
+from benchmarks.harness import Mocks, temp_dir
+from benchmarks.options import BenchOptions, Regime, options
 from benchmarks.report import print_report
 from benchmarks.scenario_idle import IdleResult, run_idle
 from benchmarks.scenario_initial import InitialResult, run_initial
 from benchmarks.scenario_steady import SteadyResult, run_steady
 from benchmarks.scenario_sweep import SweepResult, plot, run_sweep
-
-SCENARIOS = ("initial", "baseline", "steady", "idle", "sweep")
 
 
 class Comparison(msgspec.Struct, kw_only=True):
@@ -39,20 +38,6 @@ class Comparison(msgspec.Struct, kw_only=True):
     baseline_calls_per_record: float
     calls_ratio: float | None
     """Baseline calls per record ÷ crmsync's."""
-
-
-class BenchOptions(msgspec.Struct, kw_only=True):
-    scenarios: list[str]
-    regimes: list[Regime]
-    records: int
-    rates: list[float]
-    duration_s: float
-    poll_interval_s: float
-    idle_s: float
-    idle_poll_interval_s: float
-    baseline_records: int
-    sweep_records: int
-    sweep_duration_s: float
 
 
 class BenchReport(msgspec.Struct, kw_only=True):
@@ -100,6 +85,9 @@ async def run_bench(opts: BenchOptions) -> BenchReport:
                 with temp_dir() as tmp:
                     initial = await run_initial(mocks, opts.records, Path(tmp))
                 report.initial.append(initial)
+            if "baseline" in wanted and (missing := available()) is not None:
+                report.notes.append(missing)
+                wanted.discard("baseline")
             if "baseline" in wanted:
                 baseline = await run_baseline(mocks, min(opts.records, opts.baseline_records))
                 report.baseline.append(baseline)
@@ -155,56 +143,6 @@ async def run_bench(opts: BenchOptions) -> BenchReport:
             "time its rate does not depend on N; --baseline-records sets it)"
         )
     return report
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scenario", default="all",
-                   help="initial, baseline, steady, idle, sweep (comma-separated) or all (default); "
-                        "initial runs the baseline beside it")  # fmt: skip
-    p.add_argument("--records", type=int, default=10_000, help="contact pairs to seed (default 10000)")
-    p.add_argument("--out", default=None, help="write every figure as JSON to this file")
-    p.add_argument("--limits", choices=("real", "lifted", "both"), default="both",
-                   help="the mocks' real rate limits, lifted ones, or both (default)")  # fmt: skip
-    p.add_argument("--rate", default="100,1000,5000",
-                   help="steady: changes/s, both systems together, comma-separated")  # fmt: skip
-    p.add_argument("--duration", type=float, default=60.0, help="steady: seconds of changes (default 60)")
-    p.add_argument("--poll-interval", type=float, default=1.0, help="steady/sweep: engine poll interval s")
-    p.add_argument("--idle-seconds", type=float, default=60.0, help="idle: measured interval (default 60)")
-    p.add_argument("--idle-poll-interval", type=float, default=5.0, help="idle: engine poll interval s")
-    p.add_argument("--baseline-records", type=int, default=300,
-                   help="baseline: pairs it syncs, at most --records (default 300)")  # fmt: skip
-    p.add_argument("--sweep-records", type=int, default=2000, help="sweep: pairs per point (default 2000)")
-    p.add_argument("--sweep-duration", type=float, default=10.0, help="sweep: steady seconds per point")
-    p.add_argument("--plot", default=None, help="sweep PNG (default: next to --out, or bench-sweep.png)")
-
-
-def options(args: argparse.Namespace) -> BenchOptions:
-    names = [n.strip() for n in str(args.scenario).split(",") if n.strip()]
-    unknown = [n for n in names if n not in (*SCENARIOS, "all")]
-    if unknown or not names:
-        raise SystemExit(
-            f"crmsync bench: unknown scenario {', '.join(unknown)} (choose from {', '.join(SCENARIOS)})"
-        )
-    scenarios = list(SCENARIOS) if "all" in names else names
-    if "initial" in scenarios and "baseline" not in scenarios:
-        scenarios.append("baseline")  # the comparison belongs to the initial figures
-    regimes: list[Regime] = ["real", "lifted"] if args.limits == "both" else [args.limits]
-    rates = [float(r) for r in str(args.rate).split(",") if r.strip()]
-    if not rates or any(r <= 0 for r in rates) or args.records < 3:
-        raise SystemExit("crmsync bench: --rate needs positive rates and --records at least 3")
-    return BenchOptions(
-        scenarios=scenarios,
-        regimes=regimes,
-        records=args.records,
-        rates=rates,
-        duration_s=args.duration,
-        poll_interval_s=args.poll_interval,
-        idle_s=args.idle_seconds,
-        idle_poll_interval_s=args.idle_poll_interval,
-        baseline_records=max(3, args.baseline_records),
-        sweep_records=args.sweep_records,
-        sweep_duration_s=args.sweep_duration,
-    )
 
 
 def main(args: argparse.Namespace) -> int:

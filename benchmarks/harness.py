@@ -23,9 +23,9 @@ import aiohttp
 import anyio
 import msgspec
 
+from benchmarks.options import Regime
 from mockcrm.config import MockEndpoints
 
-Regime = Literal["real", "lifted"]
 System = Literal["hubspot", "salesforce"]
 SYSTEMS: tuple[System, System] = ("hubspot", "salesforce")
 SF_API = "/services/data/v59.0"
@@ -124,11 +124,16 @@ class Mocks:
             cmd, stdout=subprocess.PIPE, text=True, env=_quiet_env()
         )
         assert self._proc.stdout is not None
-        with anyio.fail_after(120):
-            line = await anyio.to_thread.run_sync(self._proc.stdout.readline)
-        if not line:
-            raise RuntimeError("crmsync mock exited before it printed its endpoints")
-        self.ep = msgspec.json.decode(line, type=MockEndpoints)
+        try:
+            with anyio.fail_after(120):
+                line = await anyio.to_thread.run_sync(self._proc.stdout.readline, abandon_on_cancel=True)
+            if not line:
+                raise RuntimeError("crmsync mock exited before it printed its endpoints")
+            self.ep = msgspec.json.decode(line, type=MockEndpoints)
+        except BaseException:
+            self._proc.kill()
+            self._proc.wait()
+            raise
         if self.ep.ca_file:
             self._ssl = ssl.create_default_context(cafile=self.ep.ca_file)
         self._session = aiohttp.ClientSession(timeout=TIMEOUT)

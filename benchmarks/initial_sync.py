@@ -17,7 +17,8 @@ from typing import Any
 import anyio
 import msgspec
 
-from benchmarks.harness import Mocks, Regime, temp_dir
+from benchmarks.harness import Mocks, temp_dir
+from benchmarks.options import Regime
 from benchmarks.scenario_initial import InitialResult, run_initial
 
 

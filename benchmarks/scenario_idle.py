@@ -14,7 +14,8 @@ from pathlib import Path
 import anyio
 import msgspec
 
-from benchmarks.harness import Engine, Mocks, Regime, is_write, proc_cpu_seconds, wait_until_quiet
+from benchmarks.harness import Engine, Mocks, is_write, proc_cpu_seconds, wait_until_quiet
+from benchmarks.options import Regime
 from benchmarks.seeding import seed_pairs
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import msgspec
 
 from benchmarks.ceiling import Ceiling, ceiling
-from benchmarks.harness import Calls, Engine, Mocks, Regime
+from benchmarks.harness import Calls, Engine, Mocks
+from benchmarks.options import Regime
 from benchmarks.seeding import Mix, seed_pairs
 
 

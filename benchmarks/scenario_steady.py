@@ -18,8 +18,9 @@ from typing import Any
 import anyio
 import msgspec
 
-from benchmarks.harness import SYSTEMS, Engine, Mocks, Regime, proc_cpu_seconds, wait_until_quiet
+from benchmarks.harness import SYSTEMS, Engine, Mocks, proc_cpu_seconds, wait_until_quiet
 from benchmarks.latency import Latency, latencies
+from benchmarks.options import Regime
 from benchmarks.seeding import seed_pairs
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import msgspec
 
-from benchmarks.harness import Mocks, Regime, temp_dir
+from benchmarks.harness import Mocks, temp_dir
+from benchmarks.options import Regime
 from benchmarks.scenario_initial import run_initial
 from benchmarks.scenario_steady import run_steady
 

@@ -230,7 +230,7 @@ def _demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from benchmarks.bench import add_arguments
+    from benchmarks.options import add_arguments
 
     add_arguments(sub.add_parser("bench", help="measure sync throughput, latency and API calls on the mocks"))
 

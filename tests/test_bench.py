@@ -127,6 +127,18 @@ async def test_real_limits_measured_against_the_ceiling() -> None:
     assert r.errors == 0 and r.created_hubspot == 30 and r.created_salesforce == 30
 
 
+def test_other_commands_do_not_load_the_benchmark() -> None:
+    """``crmsync`` builds every parser at start-up: ``bench``'s must not drag in the benchmark, nor
+    the baseline's clients, which are an optional extra."""
+    code = (
+        "import sys\nfrom engine.cli import main\ntry:\n    main(['run', '--help'])\nexcept SystemExit:\n"
+        "    pass\nprint([m for m in ('benchmarks.bench', 'requests', 'hubspot') if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_ceiling_follows_from_the_limits() -> None:
     # 190 calls / 10 s and 5 searches/s; 2/3 of pairs to read in pages of 200, 1/3 to write by 100.
     c = ceiling(Limits.of("real"), read_share=2 / 3, write_share=1 / 3, batch_size=100)
