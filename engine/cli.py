@@ -225,6 +225,59 @@ def _health(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chaos_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "chaos",
+        help="seeded runs of workload, engine kill -9s and injected faults, checked by the oracle",
+    )
+    p.add_argument("--runs", type=int, default=5, help="how many seeded runs (seeds SEED, SEED+1, ...)")
+    p.add_argument("--seed", type=int, default=1, help="the first run's seed")
+    p.add_argument("--people", type=int, default=12, help="people in each run's workload")
+    p.add_argument("--rounds", type=int, default=2, help="workload rounds per run")
+    p.add_argument(
+        "--kills", type=int, default=3, help="engine starts killed per round before its clean pass"
+    )
+    p.add_argument("--fault-rate", type=float, default=0.1, help="scale of injected fault rates (0 = none)")
+    p.add_argument("--kill-window", type=float, default=1.5, help="timer kills land within this many s")
+    p.add_argument("--keep-dir", default=None, help="where failing runs' logs and state files stay")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
+def _chaos(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from engine.health import console
+    from mockcrm.chaos.report import ChaosParams, RunResult
+    from mockcrm.chaos.runner import run_chaos
+
+    if args.runs < 1 or args.people < 1 or args.rounds < 1 or args.kills < 0:
+        raise SystemExit("crmsync chaos: --runs, --people and --rounds must be at least 1, --kills 0 or more")
+    if not 0.0 <= args.fault_rate <= 1.0 or args.kill_window <= 0.2:
+        raise SystemExit("crmsync chaos: --fault-rate must be within 0..1 and --kill-window above 0.2")
+    params = ChaosParams(
+        people=args.people,
+        rounds=args.rounds,
+        kills=args.kills,
+        fault_rate=args.fault_rate,
+        kill_window_s=args.kill_window,
+    )
+
+    def progress(r: RunResult) -> None:
+        verdict = "ok" if r.ok else "FAILED"
+        sys.stderr.write(f"chaos: seed {r.seed} {verdict} ({r.restarts} restarts, {r.seconds} s)\n")
+
+    keep = Path(args.keep_dir) if args.keep_dir else None
+    report = anyio.run(
+        lambda: run_chaos(params, runs=args.runs, seed=args.seed, keep_dir=keep, on_result=progress),
+        backend="asyncio",
+    )
+    if args.json:
+        sys.stdout.write(msgspec.json.encode(report.public()).decode() + "\n")
+    else:
+        console().print(report.view())
+    return report.exit_code
+
+
 def _demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub.add_parser("demo", help="sync a small story between two in-process mock CRMs and explain it")
 
@@ -241,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _mock_parser(sub)
     _run_parser(sub)
     _health_parsers(sub)
+    _chaos_parser(sub)
     _demo_parser(sub)
     _bench_parser(sub)
     args = parser.parse_args(argv)
@@ -251,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     if args.command in ("health", "errors", "runs"):
         return _health(args)
+    if args.command == "chaos":
+        return _chaos(args)
     if args.command == "demo":
         from engine.demo import main as demo_main
 

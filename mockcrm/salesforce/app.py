@@ -94,6 +94,9 @@ def create_app(config: MockConfig) -> web.Application:
         mock.daily.record()
         try:
             body = await request.read()
+        except ConnectionResetError:
+            # The client went away mid-request (a killed engine): nobody is left to answer.
+            return web.Response(status=499)
         except web.HTTPRequestEntityTooLarge:
             mock.stats.record(request.method, "(too large)")
             return error_response(
