@@ -346,6 +346,8 @@ class ContactActor:
         prop = ID_PROPERTY[link.salesforce_type]
         if link.salesforce_id and hs.values.get(prop) != link.salesforce_id:
             writes[prop] = link.salesforce_id
+        for name in [k for k, v in writes.items() if v == "" and not hs.values.get(k)]:
+            del writes[name]  # clearing what is blank already is no write
         if not writes:
             return False
         await self.io.hs_update.submit((link.hubspot_id, writes))

@@ -30,7 +30,17 @@ class ContactValues:
         change, our own writes coming back included, is reconciled against the other side."""
         self.owners = owners
         self.external_id_field = external_id_field
-        self.owner_fields = [m for ms in mappings.values() for m in ms if m.kind is FieldKind.OWNER]
+        # Once per (property, field) pair: Contact and Lead both map the owner, and translating a
+        # value twice (id → email → nothing) dropped every owner read from HubSpot and every owner
+        # write to either side.
+        self.owner_fields = list(
+            {
+                (m.hubspot, m.salesforce): m
+                for ms in mappings.values()
+                for m in ms
+                if m.kind is FieldKind.OWNER
+            }.values()
+        )
 
     def agrees_with_bases(self, link: Link, values: Mapping[str, Any], side: str) -> bool:
         """True when every synced field on this side still holds its base and the side already

@@ -62,12 +62,10 @@ class OwnerDirectory(msgspec.Struct, kw_only=True):
         return writes
 
     def hubspot_ids(self, writes: dict[str, str], owner_fields: Sequence[FieldMapping]) -> dict[str, str]:
-        """Owner emails in HubSpot writes → owner ids; an email with no HubSpot owner is not written."""
+        """Owner emails in HubSpot writes → owner ids; an email with no HubSpot owner clears the
+        HubSpot owner. (Leaving the previous owner there made it look like a HubSpot edit on the
+        record's next delivery, which pushed it back over Salesforce's new owner.)"""
         for m in owner_fields:
             if writes.get(m.hubspot):
-                owner = self.hubspot_id.get(writes[m.hubspot])
-                if owner is None:
-                    del writes[m.hubspot]
-                else:
-                    writes[m.hubspot] = owner
+                writes[m.hubspot] = self.hubspot_id.get(writes[m.hubspot], "")
         return writes

@@ -128,3 +128,91 @@ async def test_the_echo_condition_fails_with_echo_suppression_off(crms: Crms, tm
     # Switched back on, the same state file is quiet again.
     per_endpoint, per_class = await calls_of_one_run(crms, settings)
     assert per_class["write"] == per_class["record_read"] == 0, per_endpoint
+
+
+HS_OWNERS = ["90000001", "90000002", "90000003", "90000004"]
+"""The HubSpot mock's owners: the first two have a Salesforce user of the same email, the others none."""
+SF_USERS = ["0054S0000000001QAA", "0054S0000000002QAA", "0054S0000000003QAA"]
+"""The Salesforce mock's users: the first has no HubSpot owner."""
+OWNER_EMAIL = {
+    "90000001": "alex.admin@crmsync.mock",
+    "90000002": "sam.sales@crmsync.mock",
+    "90000003": "priya.raman@crmsync.mock",
+    "90000004": "jordan.kim@crmsync.mock",
+    "0054S0000000001": "integration@crmsync.mock",
+    "0054S0000000002": "alex.admin@crmsync.mock",
+    "0054S0000000003": "sam.sales@crmsync.mock",
+}
+
+
+async def owners_by_email(crms: Crms) -> dict[str, tuple[str | None, str | None]]:
+    """Per email: the owner's email on each side (None = no owner)."""
+    sf = {c["Email"].lower(): c for c in await crms.sf_all("Contact")}
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for h in await crms.hs_all():
+        email = h["properties"]["email"].lower()
+        c = sf[email]
+        out[email] = (
+            OWNER_EMAIL.get(h["properties"].get("hubspot_owner_id") or ""),
+            OWNER_EMAIL.get(str(c.get("OwnerId") or "")[:15]),
+        )
+    return out
+
+
+async def test_owners_addresses_and_picklists_go_quiet_too(crms: Crms, tmp_path: Path) -> None:
+    """The default mapping's harder kinds: owners (some with no counterpart on the other side),
+    states and countries, a picklist. Once converged, further runs are polling only."""
+    settings = lifted(engine_settings(crms.ep, tmp_path / "s.db"))
+    await sync(settings)
+    for i in range(12):
+        await crms.hs_create(
+            email=f"r.h{i}@example.com",
+            lastname=f"H{i}",
+            hubspot_owner_id=HS_OWNERS[i % 4],
+            address=f"{i} Main St",
+            city="Springfield",
+            state="IL" if i % 2 else "Illinois",
+            country="US" if i % 3 else "United States",
+            zip="62701",
+            leadsource="Web" if i % 2 else "",
+        )
+        await crms.sf_create(
+            "Contact",
+            LastName=f"S{i}",
+            Email=f"r.s{i}@example.com",
+            OwnerId=SF_USERS[i % 3],
+            MailingStreet=f"{i} Side St",
+            MailingCity="Portland",
+            MailingState="OR" if i % 2 else "Oregon",
+            MailingCountry="US" if i % 3 else "United States",
+            LeadSource="Phone Inquiry" if i % 2 else None,
+        )
+    await sync(settings)
+    # Owners moved on both sides, to owners with and without a counterpart.
+    hs = [h for h in await crms.hs_all() if h["properties"]["email"].startswith("r.h")]
+    for i, h in enumerate(hs):
+        await crms.hs_update(h["id"], hubspot_owner_id=HS_OWNERS[(i + 1) % 4])
+    sf = [c for c in await crms.sf_all("Contact") if c["Email"].startswith("r.s")]
+    for i, c in enumerate(sf):
+        await crms.sf_update("Contact", c["Id"], OwnerId=SF_USERS[(i + 1) % 3])
+    await sync(settings)
+    for _ in range(2):
+        per_endpoint, per_class = await calls_of_one_run(crms, settings)
+        assert per_class["write"] == per_class["record_read"] == 0, per_endpoint
+    # Owners match by email (R-OWN-3): the same owner on both sides, or a Salesforce owner HubSpot
+    # has no owner for and a blank HubSpot owner. Salesforce's moves stand; HubSpot's stand where
+    # Salesforce has an active user of that email, and snap back to Salesforce's owner otherwise.
+    owners = await owners_by_email(crms)
+    hs_emails = {OWNER_EMAIL[o] for o in HS_OWNERS}
+    for email, (hs_owner, sf_owner) in owners.items():
+        assert hs_owner == sf_owner or (hs_owner is None and sf_owner not in hs_emails), (
+            email,
+            owners[email],
+        )
+    for i, c in enumerate(sf):
+        assert owners[c["Email"].lower()][1] == OWNER_EMAIL[SF_USERS[(i + 1) % 3][:15]], c["Email"]
+    for i, h in enumerate(hs):
+        moved_to = OWNER_EMAIL[HS_OWNERS[(i + 1) % 4]]
+        if moved_to in {OWNER_EMAIL[u[:15]] for u in SF_USERS}:
+            assert owners[h["properties"]["email"]] == (moved_to, moved_to)
+    await assert_no_sync_errors(tmp_path / "s.db")
