@@ -17,6 +17,7 @@ import aiohttp
 import msgspec
 import pytest
 
+from engine.mapping import FieldMapping
 from engine.settings import Settings
 from mockcrm.server import running_mocks
 from tests.conftest import mock_config
@@ -216,3 +217,94 @@ async def test_owners_addresses_and_picklists_go_quiet_too(crms: Crms, tmp_path:
         if moved_to in {OWNER_EMAIL[u[:15]] for u in SF_USERS}:
             assert owners[h["properties"]["email"]] == (moved_to, moved_to)
     await assert_no_sync_errors(tmp_path / "s.db")
+
+
+TYPED_FIELDS = [
+    {"hubspot": "email", "salesforce": "Email", "rule": "two_way"},
+    {"hubspot": "lastname", "salesforce": "LastName", "rule": "two_way"},
+    {"hubspot": "company", "salesforce": "Company", "rule": "two_way"},  # Lead only
+    {"hubspot": "birthday", "salesforce": "Birthdate", "rule": "two_way"},  # Contact only
+    {"hubspot": "donotcall", "salesforce": "DoNotCall", "rule": "two_way"},  # Contact only
+    {"hubspot": "revenue", "salesforce": "AnnualRevenue", "rule": "two_way"},  # Lead only
+    {"hubspot": "employees", "salesforce": "NumberOfEmployees", "rule": "two_way"},  # Lead only
+]
+
+
+async def add_property(crms: Crms, name: str, type_: str, field_type: str) -> None:
+    body = {
+        "name": name,
+        "label": name,
+        "type": type_,
+        "fieldType": field_type,
+        "groupName": "contactinformation",
+    }
+    await crms._hs_call("POST", "/crm/v3/properties/contacts", body)
+
+
+async def test_dates_booleans_and_numbers_in_any_spelling_go_quiet(crms: Crms, tmp_path: Path) -> None:
+    """Canonical values (SPEC 3.2): the same date, flag or number spelt differently on the two
+    sides is no change, so after convergence nothing moves, in Contact and in Lead mode."""
+    await add_property(crms, "birthday", "date", "date")
+    await add_property(crms, "donotcall", "bool", "booleancheckbox")
+    await add_property(crms, "revenue", "number", "number")
+    await add_property(crms, "employees", "number", "number")
+    fields = msgspec.convert(TYPED_FIELDS, list[FieldMapping])
+    for create_as in ("Contact", "Lead"):
+        state = tmp_path / f"{create_as}.db"
+        settings = lifted(engine_settings(crms.ep, state, fields=fields, create_in_salesforce_as=create_as))
+        await sync(settings)
+        tag = create_as.lower()
+        for i, (birthday, flag, revenue) in enumerate(
+            [("1990-05-17", "true", "1000"), ("632534400000", "false", "1000.0"), ("", "", "2.5e3")]
+        ):
+            await crms.hs_create(
+                email=f"{tag}.h{i}@example.com",
+                lastname=f"H{i}",
+                company="Acme",
+                birthday=birthday,
+                donotcall=flag,
+                revenue=revenue,
+                employees=str(10 + i),
+            )
+        await crms.sf_create(
+            "Contact", LastName="S0", Email=f"{tag}.s0@example.com", Birthdate="1985-01-02", DoNotCall=True
+        )
+        await crms.sf_create(
+            "Lead",
+            LastName="S1",
+            Company="Initech",
+            Email=f"{tag}.s1@example.com",
+            AnnualRevenue=2_500_000,
+            NumberOfEmployees=40,
+        )
+        await sync(settings)
+        # Edits that change a value on one side, and re-spellings of the same value on the other.
+        for h in await crms.hs_all():
+            p = h["properties"]
+            if p["email"] == f"{tag}.h0@example.com":
+                await crms.hs_update(h["id"], revenue="1000.00", birthday="1990-05-17")  # same values
+            if p["email"] == f"{tag}.s0@example.com":
+                await crms.hs_update(h["id"], donotcall="false")  # a real change
+            if p["email"] == f"{tag}.s1@example.com":
+                await crms.hs_update(h["id"], employees="41")
+        for c in await crms.sf_all("Contact"):
+            if c["Email"] == f"{tag}.h1@example.com":
+                await crms.sf_update("Contact", c["Id"], Birthdate="1990-01-15")
+        edited = await sync(settings)
+        assert edited.errors == 0
+        sf = {r["Email"]: r for r in [*await crms.sf_all("Contact"), *await crms.sf_all("Lead")]}
+        if create_as == "Contact":
+            h0, h1 = sf[f"{tag}.h0@example.com"], sf[f"{tag}.h1@example.com"]
+            assert (h0["Birthdate"], h0["DoNotCall"], h1["DoNotCall"]) == ("1990-05-17", True, False)
+        else:
+            h0, h2 = sf[f"{tag}.h0@example.com"], sf[f"{tag}.h2@example.com"]
+            assert (h0["AnnualRevenue"], h2["AnnualRevenue"], h2["NumberOfEmployees"]) == (1000, 2500, 12)
+        assert sf[f"{tag}.s0@example.com"]["DoNotCall"] is False
+        assert sf[f"{tag}.s1@example.com"]["NumberOfEmployees"] == 41
+        hs = {h["properties"]["email"]: h["properties"] for h in await crms.hs_all()}
+        assert hs[f"{tag}.s0@example.com"]["birthday"] == "1985-01-02"
+        assert float(hs[f"{tag}.s1@example.com"]["revenue"]) == 2_500_000
+        for _ in range(2):
+            per_endpoint, per_class = await calls_of_one_run(crms, settings)
+            assert per_class["write"] == per_class["record_read"] == 0, (create_as, per_endpoint)
+        await assert_no_sync_errors(state)
