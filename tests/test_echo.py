@@ -308,3 +308,33 @@ async def test_dates_booleans_and_numbers_in_any_spelling_go_quiet(crms: Crms, t
             per_endpoint, per_class = await calls_of_one_run(crms, settings)
             assert per_class["write"] == per_class["record_read"] == 0, (create_as, per_endpoint)
         await assert_no_sync_errors(state)
+
+
+async def test_converted_leads_go_quiet(crms: Crms, tmp_path: Path) -> None:
+    """Lead conversion moves the link to the new Contact (and writes both ids); after that, the
+    converted Lead, the Contact and the HubSpot contact are all quiet."""
+    state = tmp_path / "s.db"
+    settings = lifted(engine_settings(crms.ep, state, create_in_salesforce_as="Lead"))
+    await sync(settings)
+    for i in range(6):
+        await crms.hs_create(email=f"cv.h{i}@example.com", lastname=f"H{i}", company="Acme", jobtitle="T0")
+    await sync(settings)
+    leads = await crms.sf_all("Lead")
+    assert len(leads) == 6
+    for lead in leads[:4]:
+        async with crms.s.post(
+            crms.ep.salesforce_url + "/__mock/convert-lead", json={"lead_id": lead["Id"]}, ssl=crms._ssl
+        ) as r:
+            assert r.status == 200, await r.text()
+    converted = await sync(settings)
+    assert converted.errors == converted.created.hubspot == 0
+    contacts = {c["Email"]: c for c in await crms.sf_all("Contact")}
+    hs = {h["properties"]["email"]: h for h in await crms.hs_all()}
+    assert len(contacts) == 4 and len(hs) == 6
+    for email, c in contacts.items():
+        assert c["HubSpot_Id__c"] == hs[email]["id"]
+        assert hs[email]["properties"]["salesforcecontactid"] == c["Id"]
+    for _ in range(2):
+        per_endpoint, per_class = await calls_of_one_run(crms, settings)
+        assert per_class["write"] == per_class["record_read"] == 0, per_endpoint
+    await assert_no_sync_errors(state)
