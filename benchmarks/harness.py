@@ -328,3 +328,35 @@ async def wait_until_quiet(mocks: Mocks, quiet_s: float, max_s: float) -> tuple[
         elif time.monotonic() - since >= quiet_s:
             return True, now
     return False, await mocks.calls()
+
+
+async def polling_rate(mocks: Mocks, window_s: float) -> float:
+    """API calls per second over ``window_s`` (both mocks), e.g. of an engine that only polls."""
+    before = await mocks.calls()
+    t0 = time.monotonic()
+    await anyio.sleep(window_s)
+    delta = (await mocks.calls()) - before
+    return (delta.hubspot + delta.salesforce) / (time.monotonic() - t0)
+
+
+async def wait_until_caught_up(
+    mocks: Mocks, window_s: float, idle_calls_per_s: float, max_s: float
+) -> tuple[bool, Calls]:
+    """Wait for a window of ``window_s`` with no write and no more calls than polling makes.
+
+    No writes alone is not enough: an engine held back by a rate limit may spend a long while
+    reading (searching) before its next write, with its backlog still unsynced.
+    """
+    deadline = time.monotonic() + max_s
+    allowed = idle_calls_per_s * window_s * 1.5 + 2
+    while time.monotonic() < deadline:
+        before = await mocks.calls()
+        await anyio.sleep(window_s)
+        now = await mocks.calls()
+        delta = now - before
+        if (
+            delta.hubspot_writes + delta.salesforce_writes == 0
+            and delta.hubspot + delta.salesforce <= allowed
+        ):
+            return True, now
+    return False, await mocks.calls()

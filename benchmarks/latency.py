@@ -41,6 +41,9 @@ class Percentiles(msgspec.Struct, kw_only=True):
 class Latency(msgspec.Struct, kw_only=True):
     all: Percentiles
     by_kind: dict[str, Percentiles]
+    unsynced_creates: dict[str, int]
+    """Records the generators created after the start, still alive, with no counterpart at the
+    end: a backlog the engine had not worked off (so missing from the percentiles)."""
     salesforce_stamp_resolution_ms: int = SF_RESOLUTION_MS
 
 
@@ -107,4 +110,42 @@ def latencies(
         ):
             kinds["update hubspot→salesforce"].append(max(0, sf_modified - hs_updated) / 1000)
     every = [x for xs in kinds.values() for x in xs]
-    return Latency(all=percentiles(every), by_kind={k: percentiles(v) for k, v in kinds.items()})
+    return Latency(
+        all=percentiles(every),
+        by_kind={k: percentiles(v) for k, v in kinds.items()},
+        unsynced_creates=_unsynced(hubspot, salesforce, start_ms, other_user, external_id_field),
+    )
+
+
+def _unsynced(
+    hubspot: Sequence[dict[str, Any]],
+    salesforce: Sequence[dict[str, Any]],
+    start_ms: int,
+    other_user: str,
+    external_id_field: str,
+) -> dict[str, int]:
+    # Deleted and archived records still count as counterparts: they were synced, then deleted.
+    hs_linked = {str(s.get(external_id_field)) for s in salesforce if s.get(external_id_field)}
+    sf_linked = {
+        str(h["properties"].get("salesforcecontactid"))[:15]
+        for h in hubspot
+        if h.get("properties", {}).get("salesforcecontactid")
+    }
+    from_hs = sum(
+        1
+        for h in hubspot
+        if not h.get("archived")
+        and to_ms(h["createdAt"]) >= start_ms
+        and str(h["id"]) not in hs_linked
+        and not h.get("properties", {}).get("salesforcecontactid")  # made from Salesforce
+    )
+    from_sf = sum(
+        1
+        for s in salesforce
+        if not s.get("IsDeleted")
+        and s["CreatedById"] == other_user
+        and _sf_ms(s["CreatedDate"]) >= start_ms
+        and not s.get(external_id_field)
+        and str(s["Id"])[:15] not in sf_linked
+    )
+    return {"hubspot→salesforce": from_hs, "salesforce→hubspot": from_sf}

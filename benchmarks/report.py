@@ -59,13 +59,14 @@ def tables(report: BenchReport) -> list[Table]:
     if report.steady:
         t = _table(
             "steady (propagation latency from the mocks' stamps)", "limits", "changes/s", "s", "changes",
-            "drained", "calls/change", "samples", "p50 s", "p95 s", "p99 s",
+            "drained", "unsynced", "calls/change", "samples", "p50 s", "p95 s", "p99 s",
         )  # fmt: skip
         for s in report.steady:
             lat = s.latency.all
             t.add_row(
                 s.regime, _f(s.rate_per_s, 0), _f(s.duration_s, 0), f"{s.changes:,}",
-                "yes" if s.drained else f"no ({s.drain_s:.0f} s)", _f(s.calls_per_change, 3),
+                "yes" if s.drained else f"no ({s.drain_s:.0f} s)",
+                f"{sum(s.latency.unsynced_creates.values()):,}", _f(s.calls_per_change, 3),
                 str(lat.samples), _f(lat.p50_s), _f(lat.p95_s), _f(lat.p99_s),
             )  # fmt: skip
         out.append(t)

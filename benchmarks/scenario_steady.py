@@ -18,7 +18,15 @@ from typing import Any
 import anyio
 import msgspec
 
-from benchmarks.harness import SYSTEMS, Engine, Mocks, proc_cpu_seconds, wait_until_quiet
+from benchmarks.harness import (
+    SYSTEMS,
+    Engine,
+    Mocks,
+    polling_rate,
+    proc_cpu_seconds,
+    wait_until_caught_up,
+    wait_until_quiet,
+)
 from benchmarks.latency import Latency, latencies
 from benchmarks.options import Regime
 from benchmarks.seeding import seed_pairs
@@ -36,8 +44,11 @@ class SteadyResult(msgspec.Struct, kw_only=True):
     changes_by_system: dict[str, dict[str, int]]
     skipped_by_generators: int
     drained: bool
-    """False when the engine was still writing ``drain_s`` after the generators stopped."""
+    """False when, ``drain_s`` after the generators stopped, the engine was still writing, or
+    calling more than its idle polling does (a backlog held back by a rate limit)."""
     drain_s: float
+    idle_calls_per_s: float
+    """The engine's polling alone, measured before the generators started."""
     calls_hubspot: int
     calls_salesforce: int
     calls_per_change: float
@@ -76,6 +87,7 @@ async def run_steady(
     try:
         quiet = 2 * poll_interval_s + 1
         await wait_until_quiet(mocks, quiet, 60)  # started, first polls done
+        idle_rate = await polling_rate(mocks, quiet)  # what "caught up" looks like afterwards
         clock = await mocks.control("hubspot", "GET", "clock")
         start_ms = int(clock["now_ms"])
         before = await mocks.calls()
@@ -92,7 +104,7 @@ async def run_steady(
                 await anyio.sleep(0.2)
             statuses[system] = status
         t_end = time.monotonic()
-        drained, after = await wait_until_quiet(mocks, quiet, max_drain_s)
+        drained, after = await wait_until_caught_up(mocks, quiet, idle_rate, max_drain_s)
         drain_s = time.monotonic() - t_end
         cpu = proc_cpu_seconds(proc.pid) - cpu0
     finally:
@@ -113,6 +125,7 @@ async def run_steady(
         skipped_by_generators=sum(int(v["skipped"]) for v in statuses.values()),
         drained=drained,
         drain_s=round(drain_s, 1),
+        idle_calls_per_s=round(idle_rate, 2),
         calls_hubspot=calls.hubspot,
         calls_salesforce=calls.salesforce,
         calls_per_change=round((calls.hubspot + calls.salesforce) / changes, 4) if changes else 0.0,

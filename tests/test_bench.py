@@ -91,6 +91,8 @@ def test_steady_latency_from_the_mocks(report: dict[str, Any]) -> None:
         "salesforce": 30,
     }
     assert s["changes"] == 60 and s["drained"] is True
+    assert s["latency"]["unsynced_creates"] == {"hubspot→salesforce": 0, "salesforce→hubspot": 0}
+    assert s["idle_calls_per_s"] > 0
     calls = s["calls_hubspot"] + s["calls_salesforce"]
     assert calls == sum(s["by_endpoint"].values()) > 0
     assert s["calls_per_change"] == pytest.approx(calls / 60, abs=1e-3)
@@ -163,12 +165,17 @@ def test_writes_are_told_from_reads() -> None:
 
 def test_latency_samples_from_stamps() -> None:
     start = to_ms("2026-01-01T00:00:10.000Z")
-    hs = [
+    hs: list[dict[str, Any]] = [
         {"id": "1", "createdAt": "2026-01-01T00:00:11.200Z", "updatedAt": "2026-01-01T00:00:11.200Z"},
         {"id": "2", "createdAt": "2026-01-01T00:00:14.000Z", "updatedAt": "2026-01-01T00:00:14.000Z"},
         {"id": "3", "createdAt": "2026-01-01T00:00:01.000Z", "updatedAt": "2026-01-01T00:00:20.100Z"},
         {"id": "4", "createdAt": "2026-01-01T00:00:01.000Z", "updatedAt": "2026-01-01T00:00:30.000Z"},
-    ]
+        # Generated after the start and never synced: a backlog, not a sample.
+        {"id": "5", "createdAt": "2026-01-01T00:00:15.000Z", "updatedAt": "2026-01-01T00:00:15.000Z"},
+        # Made by the engine from Contact f, whose HubSpot_Id__c is not written yet: synced.
+        {"id": "6", "createdAt": "2026-01-01T00:00:19.000Z", "updatedAt": "2026-01-01T00:00:19.000Z",
+         "properties": {"salesforcecontactid": "f"}},
+    ]  # fmt: skip
     sf = [
         # HubSpot 1 created at 11.2, its Contact by the API user in second 13: 13.5 - 11.2.
         _sf("a", "13", "13", "api", "api", "1"),
@@ -178,6 +185,8 @@ def test_latency_samples_from_stamps() -> None:
         _sf("c", "01", "22", "gen", "api", "3"),
         # An old pair whose last write was the generator's: not attributable, no sample.
         _sf("d", "01", "25", "gen", "gen", "4"),
+        _sf("e", "16", "16", "gen", "gen", ""),  # generated, never synced
+        _sf("f", "17", "17", "gen", "gen", ""),
     ]
     lat = latencies(hs, sf, start_ms=start, other_user="gen")
     by = {k: v.samples for k, v in lat.by_kind.items()}
@@ -189,6 +198,7 @@ def test_latency_samples_from_stamps() -> None:
     assert lat.by_kind["create hubspot→salesforce"].p50_s == pytest.approx(2.3)
     assert lat.by_kind["create salesforce→hubspot"].p50_s == pytest.approx(1.5)
     assert lat.by_kind["update hubspot→salesforce"].p50_s == pytest.approx(2.4)
+    assert lat.unsynced_creates == {"hubspot→salesforce": 1, "salesforce→hubspot": 1}
     p = percentiles(range(1, 101))
     assert (p.p50_s, p.p95_s, p.p99_s, p.max_s) == (50, 95, 99, 100)
 
