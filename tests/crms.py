@@ -112,3 +112,15 @@ async def wait_until(check: Callable[[], Awaitable[bool]], *, timeout_s: float =
             if await check():
                 return
             await anyio.sleep(0.1)
+
+
+async def sf_owner_emails(crms: Crms) -> dict[str, str]:
+    """Salesforce user id → email, for owner assertions."""
+    users = (await crms._sf_call("GET", "/query?q=SELECT+Id,Email+FROM+User"))["records"]
+    return {str(u["Id"]): str(u["Email"]) for u in users}
+
+
+async def hs_owner_id(crms: Crms, email: str) -> str:
+    """The HubSpot owner id of a user's email."""
+    owners = (await crms._hs_call("GET", "/crm/v3/owners"))["results"]
+    return next(str(o["id"]) for o in owners if o["email"] == email)

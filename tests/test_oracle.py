@@ -19,7 +19,7 @@ from mockcrm.chaos.oracle import ExpectedPerson
 from mockcrm.config import MockEndpoints
 from mockcrm.server import running_mocks
 from tests.conftest import mock_config
-from tests.crms import Crms, engine_settings
+from tests.crms import Crms, engine_settings, hs_owner_id, sf_owner_emails
 
 
 @pytest.fixture
@@ -202,3 +202,27 @@ async def test_a_salesforce_edit_after_its_contact_was_deleted_is_not_silently_d
     live = [h for h in await crms.hs_all() if not h.get("archived")]
     recreated = [h for h in live if h["properties"].get("jobtitle") == "Edited after the delete"]
     assert recreated or summary.errors > 0
+
+
+async def test_owners_sync_both_ways_in_the_default_mapping(crms: Crms, tmp_path: Path) -> None:
+    """Found by oracle seed 117: the default mapping holds the owner for Contact and for Lead, and
+    each owner id was converted twice (email → id, then that id looked up as an email → nothing),
+    so no owner ever reached either side, and HubSpot's owner always read as blank."""
+    settings = engine_settings(crms.ep, tmp_path / "state.db")
+    with anyio.fail_after(120):
+        await sync_until_idle(settings)
+        async with mock_client(crms.ep) as client:  # made by another user, alex.admin, in Salesforce
+            sf_id = await client.sf_write(
+                "create", "Contact", None, {"LastName": "Owned", "Email": "o@example.com"}
+            )
+        await sync_until_idle(settings)
+        owners = await sf_owner_emails(crms)
+        (hs,) = await crms.hs_all()
+        assert owners[(await crms.sf_get("Contact", sf_id))["OwnerId"]] == "alex.admin@crmsync.mock"
+        assert hs["properties"].get("hubspot_owner_id") == await hs_owner_id(crms, "alex.admin@crmsync.mock")
+
+        await crms.hs_update(hs["id"], hubspot_owner_id=await hs_owner_id(crms, "sam.sales@crmsync.mock"))
+        await sync_until_idle(settings)
+        assert owners[(await crms.sf_get("Contact", sf_id))["OwnerId"]] == "sam.sales@crmsync.mock"
+        quiet = await sync_until_idle(settings)
+    assert quiet.updated.hubspot == quiet.updated.salesforce == 0
