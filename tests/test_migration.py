@@ -33,6 +33,7 @@ from tests.conftest import mock_config
 from tests.crms import Crms, engine_settings
 from tests.test_health import config_file
 from tests.test_health import crmsync as crmsync_async
+from tests.test_state_file import _bind_read_only as bind_read_only
 
 # Version 1's DDL, as released. If this fails, SCHEMA_V1 was edited: put the change in a new
 # migration step instead, or files made by crmsync 1 would be migrated from the wrong shape.
@@ -297,3 +298,27 @@ async def test_new_file_is_created_at_the_current_schema_without_a_backup(tmp_pa
             pass
     assert schema_version(state) == SCHEMA_VERSION
     assert not [p.name async for p in anyio.Path(tmp_path).iterdir() if ".bak" in p.name]
+
+
+async def test_read_only_v1_file_is_refused_untouched(crms: Crms, v1: V1File, tmp_path: Path) -> None:
+    """On a read-only mount nothing can be migrated (nor backed up beside it): one line, exit 1."""
+    src = tmp_path / "rw"
+    await anyio.Path(src).mkdir()
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        await anyio.Path(tmp_path / name).rename(src / name)
+    await anyio.Path(src / "state.db.lock").touch()
+    ro = tmp_path / "ro"
+    if not bind_read_only(src, ro):
+        pytest.skip("cannot make a read-only bind mount here (needs CAP_SYS_ADMIN)")
+    try:
+        before = {p.name: await p.read_bytes() async for p in anyio.Path(ro).iterdir()}
+        config = config_file(tmp_path / "ro.toml", crms.ep, ro / "state.db")
+        code, out, err = await crmsync_async("run", "--config", str(config), "--until-idle")
+        assert (code, out) == (1, ""), err
+        message = err.strip().splitlines()[-1]
+        assert message.startswith(f"crmsync: state file {ro / 'state.db'}"), message
+        assert "read-only" in message.lower(), message
+        assert {p.name: await p.read_bytes() async for p in anyio.Path(ro).iterdir()} == before
+    finally:
+        await anyio.run_process(["umount", str(ro)])
+    assert schema_version(src / "state.db") == 1
