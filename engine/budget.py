@@ -72,6 +72,8 @@ class Budget:
         """The server's own daily limit ("limited by Salesforce"), from its headers."""
         self.server_remaining: int | None = None
         self._server_seen_at = 0.0
+        self._in_flight = 0
+        """Calls charged and sent whose answer has not come back (``settle``)."""
 
     async def load(self) -> None:
         """Read the last 24 hours of calls back from the ledger (after a restart)."""
@@ -139,9 +141,14 @@ class Budget:
         else:
             self._minutes.append([now, calls])
         self._used += calls
+        self._in_flight += calls
         if self.server_remaining is not None:
             self.server_remaining -= calls
         await self._store.commit([AddApiCalls(self.system, now, calls)])
+
+    def settle(self, calls: int = 1) -> None:
+        """``calls`` sent by ``acquire`` have been answered (or failed)."""
+        self._in_flight = max(0, self._in_flight - calls)
 
     def observe(
         self, *, used: int | None = None, limit: int | None = None, remaining: int | None = None
@@ -152,5 +159,8 @@ class Budget:
             if used is not None:
                 remaining = limit - used
         if remaining is not None:
-            self.server_remaining = max(0, remaining)
+            # The answer counts its own call, but not the others still in flight: those may reach
+            # the server after it, so they are taken off too (concurrent batches overshot the
+            # server's limit by several calls when its figure was trusted as it stood).
+            self.server_remaining = max(0, remaining - max(0, self._in_flight - 1))
             self._server_seen_at = self._clock()

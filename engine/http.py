@@ -155,6 +155,8 @@ class HttpClient:
                 if verdict is Verdict.EXHAUSTED:
                     raise AllotmentExhausted(self.system, self.budget.server_exhausted())
                 problem = f"{method} {path}: HTTP {response.status} {response.body[:200]!r}"
+            finally:
+                self.budget.settle()  # after observe: the server figure discounts the others in flight
             delay = wait if wait is not None else self._backoff(attempt)
             self._log.debug("retrying in {:.2f}s (attempt {}): {}", delay, attempt, problem)
             await anyio.sleep(delay)

@@ -158,3 +158,30 @@ async def test_allotment_runs_out_across_restarts_and_the_mock_never_refuses(
     assert len(hs) == len(sf) == 2 * PER_SIDE
     assert len({c["HubSpot_Id__c"] for c in sf}) == 2 * PER_SIDE
     assert {h["properties"].get("salesforcecontactid") for h in hs} == {c["Id"] for c in sf}
+
+
+async def test_a_server_limit_below_the_allotment_costs_at_most_one_refusal_per_run(
+    limited: tuple[str, Crms], tmp_path: Path
+) -> None:
+    """The org's own limit is smaller than the engine's allotment (other integrations spend it):
+    the engine can only find out from the server, so the first call of a run may be refused; after
+    that every answer's headers tell it the usage, and no call of concurrent batches is refused."""
+    system, crms = limited
+    state = tmp_path / "s.db"
+    config = write_config(tmp_path / "crmsync.toml", crms.ep, state)  # 50,000 a day each
+    code, _ = await run(config, 0)
+    assert code == 0
+    for body, url in (
+        ({"object_type": "contacts", "count": PER_SIDE, "seed": 5}, crms.ep.hubspot_url),
+        ({"sobject": "Contact", "count": PER_SIDE, "seed": 6}, crms.ep.salesforce_url),
+    ):
+        async with crms.s.post(url + "/__mock/seed", json=body, ssl=crms._ssl) as r:
+            assert r.status == 200, await r.text()
+    for runs in (1, 2):  # a second run in the same window: its first call is the one refused
+        code, summary = await run(config, 0)
+        assert (code, summary["paused"]) == (3, f"{system} allotment")
+        answered = (await seen(crms))[system]
+        charged = ledger(state, 0)[system]
+        # Salesforce's mock does not count a refused call; HubSpot's does (and accepts LIMIT at most).
+        refused = charged - answered if system == "salesforce" else answered - LIMIT
+        assert refused <= runs - 1, (runs, charged, answered)

@@ -63,6 +63,7 @@ async def test_server_headers_can_only_tighten_the_budget(tmp_path: Path) -> Non
         await budget.acquire(3)
         with pytest.raises(AllotmentExhausted):
             await budget.acquire()
+        budget.settle(3)  # the three were answered
         budget.observe(remaining=500)
         assert budget.remaining() == 500
         budget.observe(remaining=5000)
@@ -91,3 +92,20 @@ async def test_a_server_figure_expires_so_a_zero_cannot_block_forever(tmp_path: 
         clock.t = resume + 1
         await budget.acquire()  # one call may go and read a fresh figure
         assert budget.used_24h() == 1
+
+
+async def test_a_server_figure_discounts_the_other_calls_in_flight(tmp_path: Path) -> None:
+    """An answer's usage header counts its own call, not the others still on their way: trusting
+    it as it stood let concurrent batches overshoot the server's limit."""
+    clock = FakeClock(1_700_000_000.0)
+    async with await StateStore.open(tmp_path / "s.db") as store:
+        budget = Budget("salesforce", 1000, store, clock=clock)
+        await budget.load()
+        for _ in range(4):
+            await budget.acquire()  # four calls sent at once
+        budget.observe(used=95, limit=100)  # the first answer: its call counted, three still out
+        budget.settle()
+        assert budget.remaining() == 5 - 3
+        await budget.acquire(2)
+        with pytest.raises(AllotmentExhausted):
+            await budget.acquire()
