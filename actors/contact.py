@@ -95,7 +95,8 @@ class ContactActor:
             async with self.locks.hold(f"email:{email}"):
                 link = await self.io.links_by_hs.submit(hs_id)
                 if link is None or link.salesforce_id is None:
-                    if link is not None and self.values.orphan_unchanged(link, change.values):
+                    hs_values = self.values.hubspot_record(change.values, change.modified_ms).values
+                    if link is not None and self.values.orphan_unchanged(link, hs_values):
                         return  # its Salesforce record was deleted, and it has not changed since
                     await self._link_new_hubspot(change, email, None if link is None else link.key)
                     return
