@@ -60,7 +60,7 @@ def _hit_caps(people: int) -> dict[str, int]:
         "page_read": max(1, people),
         "write_sent": 4,
         "after_write_before_commit": max(1, people // 2),
-        "store_commit": 40,
+        "store_commit": max(40, people),
     }
 
 
