@@ -144,3 +144,25 @@ async def test_a_restart_after_a_salesforce_delete_does_not_recreate_the_record(
                 hs_id,
             )
             assert (await crms.hs_get(hs_id, "salesforcecontactid"))["salesforcecontactid"] == again["Id"]
+
+
+async def test_a_restart_after_a_salesforce_delete_does_not_recreate_an_owned_record(tmp_path: Path) -> None:
+    """Chaos seed 1004 (`crmsync chaos --runs 1 --seed 1004 --people 200 --rounds 3 --kills 4
+    --fault-rate 0.1`): the unchanged-orphan check compared the HubSpot owner's id with the base,
+    which holds the owner's email — so every owned contact looked edited after a restart, and its
+    deleted Salesforce record was made again."""
+    async with running_mocks(mock_config()) as (ep, _, _), aiohttp.ClientSession() as session:
+        crms = Crms(ep, session)
+        settings = engine_settings(ep, tmp_path / "s.db")
+        with anyio.fail_after(120):
+            await sync_until_idle(settings)
+            users = await crms._sf_call("GET", "/query/?q=SELECT+Id,Email+FROM+User")
+            (alex,) = [u["Id"] for u in users["records"] if u["Email"] == "alex.admin@crmsync.mock"]
+            sf_id = await crms.sf_create("Contact", LastName="Owned", Email="owned@example.com", OwnerId=alex)
+            await sync_until_idle(settings)
+            (hs,) = await crms.hs_all()
+            assert hs["properties"]["hubspot_owner_id"] is not None  # the owner came across
+            await crms.sf_delete("Contact", sf_id)
+            for _ in range(3):  # the delete is handled, then restarts re-read the HubSpot contact
+                await sync_until_idle(settings)
+            assert await crms.sf_all("Contact") == []

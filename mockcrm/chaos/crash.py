@@ -86,7 +86,9 @@ def engine_env(armed: Mapping[str, int] | None = None) -> dict[str, str]:
     """Our environment without any ``CRMSYNC_*`` of the caller's (they would override the config
     file — a real token among them), plus quick batching, quiet logs and the failpoints."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRMSYNC_")}
-    env.update(CRMSYNC_BATCH_LINGER_MS="5", CRMSYNC_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+    # CRMSYNC_CHAOS_LOG_LEVEL=DEBUG: the engines' logs in a failing run's directory say more.
+    level = os.environ.get("CRMSYNC_CHAOS_LOG_LEVEL", "WARNING")
+    env.update(CRMSYNC_BATCH_LINGER_MS="5", CRMSYNC_LOG_LEVEL=level, PYTHONUNBUFFERED="1")
     if armed:
         env[failpoints.ENV] = failpoints.format_spec(dict(armed))
     return env
