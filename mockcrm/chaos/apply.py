@@ -17,7 +17,18 @@ import aiohttp
 import anyio
 import msgspec
 
-from mockcrm.chaos.history import History, HsCreate, HsDelete, HsEdit, Op, Person, SfCreate, SfDelete, SfEdit
+from mockcrm.chaos.history import (
+    History,
+    HsCreate,
+    HsDelete,
+    HsEdit,
+    Op,
+    Person,
+    SfConvert,
+    SfCreate,
+    SfDelete,
+    SfEdit,
+)
 from mockcrm.config import MockEndpoints
 
 HS_MARKER_PROPERTY = "message"
@@ -85,6 +96,9 @@ class MockClient:
         body = {"action": action, "sobject": sobject, "id": record_id, "fields": fields}
         return str((await self._call("POST", self.ep.salesforce_url + "/__mock/write", body))["id"])
 
+    async def convert_lead(self, lead_id: str) -> None:
+        await self._call("POST", self.ep.salesforce_url + "/__mock/convert-lead", {"lead_id": lead_id})
+
     async def snapshot(self) -> Snapshot:
         hubspot = await self._call("GET", self.ep.hubspot_url + "/__mock/dump/contacts")
         salesforce = {
@@ -146,6 +160,11 @@ async def _apply(client: MockClient, snap: Snapshot, person: Person, op: Op) -> 
             await client.hs_write("delete", str(rec["id"]), {})
     elif isinstance(op, SfCreate):
         await client.sf_write("create", op.sobject, None, dict(op.values))
+    elif isinstance(op, SfConvert):
+        leads = snap.sf_of(person, "Lead")
+        if op.nth >= len(leads):
+            raise ApplyError(f"person {person.index} has {len(leads)} Leads, not {op.nth + 1}")
+        await client.convert_lead(str(leads[op.nth]["Id"]))
     else:
         records = snap.sf_of(person, op.sobject)
         if op.nth >= len(records):

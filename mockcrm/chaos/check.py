@@ -86,7 +86,13 @@ class _Checker:
         self.snap = snap
         self.out = CheckResult()
         self.live_hs = {str(r["id"]) for r in snap.hs_live()}
-        self.live_sf = {str(r["Id"]) for s in snap.salesforce.values() for r in s if not r.get("IsDeleted")}
+        # A converted Lead stays, read-only: a contact may still carry its id (SPEC §5).
+        self.live_sf = {
+            str(r["Id"])
+            for s in snap.salesforce.values()
+            for r in s
+            if not r.get("IsDeleted") and not r.get("IsConverted")
+        }
         self.hs_fields = {m.hubspot: m for ms in expected.fields.values() for m in ms}
 
     def run(self) -> CheckResult:
@@ -182,6 +188,8 @@ class _Checker:
                 got = _text(rec.get(name))
             self._field(p.index, side, rid, name, want, got)
         ext = rec.get(self.x.external_id_field) or None
+        if e.converted:
+            return  # it keeps the id of the contact it was linked to
         if e.linked and hs is not None:
             self._field(p.index, side, rid, self.x.external_id_field, str(hs["id"]), ext)
             hs_side = hs["properties"].get(ID_PROPERTY[e.sobject]) or None
@@ -221,7 +229,7 @@ class _Checker:
             str(r[ext])
             for recs in self.snap.salesforce.values()
             for r in recs
-            if r.get(ext) and not r.get("IsDeleted")
+            if r.get(ext) and str(r["Id"]) in self.live_sf
         )
         for value, n in sf.items():
             if n > 1:

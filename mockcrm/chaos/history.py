@@ -84,7 +84,15 @@ class SfDelete(msgspec.Struct, tag="sf_delete", frozen=True):
     nth: int
 
 
-Op = HsCreate | SfCreate | HsEdit | SfEdit | HsDelete | SfDelete
+class SfConvert(msgspec.Struct, tag="sf_convert", frozen=True):
+    """Convert the person's ``nth`` Lead (the mock makes an Account and a Contact from it, as
+    Salesforce does); SPEC §5: a converted Lead follows its new Contact."""
+
+    person: int
+    nth: int
+
+
+Op = HsCreate | SfCreate | HsEdit | SfEdit | HsDelete | SfDelete | SfConvert
 
 
 class Round(msgspec.Struct, frozen=True):
@@ -366,11 +374,13 @@ class _Planner:
             sobject = self.rng.choice(SF_OBJECTS)
             choices.append(SfCreate(person.index, sobject, self._new_sf(person, sobject)))
         for rec in live:
-            if not self.world.sf_edit_allowed(person.index, rec):
-                continue
+            if rec.converted or not self.world.sf_edit_allowed(person.index, rec):
+                continue  # a converted Lead is read-only
             choices.append(SfEdit(person.index, rec.sobject, rec.nth, self._sf_edit(rec.sobject)))
             if self.rng.random() < 0.3:
                 choices.append(SfDelete(person.index, rec.sobject, rec.nth))
+            if rec.sobject == "Lead" and self.rng.random() < 0.3:
+                choices.append(SfConvert(person.index, rec.nth))
         return self.rng.choice(choices) if choices else None
 
     def _sf_edit(self, sobject: SObject) -> dict[str, str | None]:

@@ -23,6 +23,8 @@ class ExpectedSalesforce(msgspec.Struct, frozen=True):
     """Canonical value per mapped Salesforce field (owner excluded); None = blank."""
     linked: bool
     """Linked to the person's live HubSpot contact: each carries the other's id."""
+    converted: bool = False
+    """A converted Lead (read-only); the ids it and the contact carry are not checked."""
 
 
 class ExpectedPerson(msgspec.Struct, frozen=True):
@@ -89,6 +91,7 @@ def _person(
                 alive=r.alive,
                 values={m.salesforce: r.values.get(m.salesforce) for m in fields[r.sobject]},
                 linked=r is linked,
+                converted=r.converted,
             )
             for r in p.sf
         ],

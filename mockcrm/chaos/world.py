@@ -23,15 +23,18 @@ from dataclasses import dataclass, field
 from engine.canonical import from_hubspot, from_salesforce
 from engine.mapping import FieldKind, FieldMapping, SyncRule
 from mockcrm.chaos.history import (
+    TEXT_FIELDS,
     History,
     HsCreate,
     HsDelete,
     HsEdit,
     Op,
+    SfConvert,
     SfCreate,
     SfDelete,
     SfEdit,
     SObject,
+    sf_field,
 )
 
 Values = dict[str, str | None]
@@ -53,6 +56,8 @@ class SfModel:
     values: Values
     tick: int
     alive: bool = True
+    converted: bool = False
+    """A converted Lead: read-only, never matched again; its Contact carries the person on."""
 
 
 @dataclass
@@ -141,6 +146,11 @@ class World:
                 rec = SfModel(op.sobject, p.nth_of(op.sobject), {}, self._next())
                 rec.values = self._sf_canonical(op.sobject, dict(op.values))
                 p.sf.append(rec)
+            elif isinstance(op, SfConvert):
+                lead = self._sf_rec(p, "Lead", op.nth)
+                assert lead.alive and not lead.converted
+                lead.converted, lead.tick = True, self._next()
+                p.sf.append(SfModel("Contact", p.nth_of("Contact"), self._converted(lead), self._next()))
             else:
                 rec = self._sf_rec(p, op.sobject, op.nth)
                 if isinstance(op, SfEdit):
@@ -148,6 +158,16 @@ class World:
                     rec.tick = self._next()
                 else:
                     rec.alive = False
+
+    def _converted(self, lead: SfModel) -> Values:
+        """The new Contact's values: the Lead's, field for field (Street → MailingStreet, ...;
+        Company goes to the Account), as Salesforce's conversion maps them."""
+        raw: dict[str, str | None] = {"Email": lead.values.get("Email")}
+        for prop in TEXT_FIELDS:
+            lead_field, contact_field = sf_field(prop, "Lead"), sf_field(prop, "Contact")
+            if lead_field and contact_field and lead.values.get(lead_field) is not None:
+                raw[contact_field] = lead.values[lead_field]
+        return self._sf_canonical("Contact", raw)
 
     @staticmethod
     def _sf_rec(p: PersonModel, sobject: str, nth: int) -> SfModel:
@@ -168,6 +188,8 @@ class World:
                 self._salesforce_changed(p, self._sf_rec(p, op.sobject, op.nth))
             elif isinstance(op, SfDelete):
                 self._salesforce_deleted(p, self._sf_rec(p, op.sobject, op.nth))
+            elif isinstance(op, SfConvert):
+                self._lead_converted(p, self._sf_rec(p, "Lead", op.nth), p.sf[-1])
             # HsDelete: R-CON-4, a HubSpot delete never deletes in Salesforce; the link stays.
 
     def _hubspot_changed(self, p: PersonModel) -> None:
@@ -190,7 +212,7 @@ class World:
         person carries the person's email; the workload never edits emails.)"""
         for sobject in ("Contact", "Lead"):
             for r in p.sf:
-                if r.sobject == sobject and r.alive:
+                if r.sobject == sobject and r.alive and not r.converted:
                     return r
         return None
 
@@ -214,6 +236,16 @@ class World:
             self._sync_pair(p, rec)
             return
         self._create_in_hubspot(p, rec)
+
+    def _lead_converted(self, p: PersonModel, lead: SfModel, contact: SfModel) -> None:
+        """SPEC §5: a converted Lead follows its new Contact — the link moves there with its
+        bases; an unlinked Lead's Contact is a new Salesforce record like any other."""
+        if p.link is not None and p.sf[p.link[1]] is lead:
+            assert p.hs is not None and p.hs.alive and p.hs_linked(), "SPEC is silent: see module doc"
+            p.link = (p.hs.generation, p.sf.index(contact))
+            self._sync_pair(p, contact)
+            return
+        self._salesforce_changed(p, contact)
 
     def _salesforce_deleted(self, p: PersonModel, rec: SfModel) -> None:
         """R-CON-3: delete the HubSpot contact or do nothing; either way the pair is unlinked, so a
@@ -344,7 +376,7 @@ class World:
                 and (hs_unlinked or isinstance(op, HsCreate))
             ):
                 return True
-            if isinstance(op, SfCreate | SfEdit) and hs_unlinked:
+            if isinstance(op, SfCreate | SfEdit | SfConvert) and hs_unlinked:
                 return True
         return False
 
