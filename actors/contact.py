@@ -95,8 +95,7 @@ class ContactActor:
             async with self.locks.hold(f"email:{email}"):
                 link = await self.io.links_by_hs.submit(hs_id)
                 if link is None or link.salesforce_id is None:
-                    hs_values = self.values.hubspot_record(change.values, change.modified_ms).values
-                    if link is not None and self.values.orphan_unchanged(link, hs_values):
+                    if link is not None and change.modified_ms <= link.hubspot_modified_ms:
                         return  # its Salesforce record was deleted, and it has not changed since
                     await self._link_new_hubspot(change, email, None if link is None else link.key)
                     return
@@ -266,11 +265,13 @@ class ContactActor:
             self.summary.deleted.hubspot += 1
             if failpoints.ARMED:
                 failpoints.hit("after_write_before_commit")
-        elif link.hubspot_id:
-            # The contact stays, as an orphan keeping the pair's last bases: a redelivery of it
-            # (look-back, restart) is then told from a real edit, and only an edit makes a new
-            # Salesforce record (SPEC §4: records sync when they change).
-            orphan = msgspec.structs.replace(link, salesforce_id=None)
+        elif link.hubspot_id and (hs_obj := await self.io.hs_by_id.submit(link.hubspot_id)) is not None:
+            # The contact stays, as an orphan holding its newest version by HubSpot's own clock: a
+            # redelivery of it (look-back, restart) is then told from a real edit, and only an edit
+            # makes a new Salesforce record (SPEC §4: records sync when they change). Its values
+            # cannot tell: a field the pair never agreed on has no base (chaos seed 1019).
+            seen = parse_timestamp_ms(hs_obj.properties.get("lastmodifieddate") or hs_obj.updatedAt)
+            orphan = msgspec.structs.replace(link, salesforce_id=None, hubspot_modified_ms=seen)
             ops = [PutLink(orphan, now_ms=int(time.time() * 1000))]
         ops += [ClearError("contacts", system, rid) for system, rid in self._ids(link)]
         await self.io.store.commit(ops)

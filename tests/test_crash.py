@@ -15,6 +15,7 @@ import msgspec
 import pytest
 
 from engine import failpoints
+from engine.mapping import FieldMapping, SyncRule
 from engine.runtime import sync_until_idle
 from mockcrm.chaos import CheckResult, apply_round, check, expect, generate_history
 from mockcrm.chaos.crash import EngineExit, engine_config_toml, run_engine
@@ -166,3 +167,31 @@ async def test_a_restart_after_a_salesforce_delete_does_not_recreate_an_owned_re
             for _ in range(3):  # the delete is handled, then restarts re-read the HubSpot contact
                 await sync_until_idle(settings)
             assert await crms.sf_all("Contact") == []
+
+
+async def test_an_edit_after_a_salesforce_delete_makes_a_record_even_without_a_base(tmp_path: Path) -> None:
+    """Chaos seed 1019 (`crmsync chaos --runs 1 --seed 1019 --people 200 --rounds 3 --kills 0
+    --fault-rate 0`): the orphan of a deleted pair told a redelivery from an edit by its values
+    against the bases — but a field the pair never agreed on (here a blank HubSpot job title over
+    ``always_hubspot``) has none, so an edit of it was taken for a redelivery and dropped. An orphan
+    now keeps its contact's newest version by HubSpot's clock instead."""
+    fields = [
+        FieldMapping(hubspot="lastname", salesforce="LastName", rule=SyncRule.ALWAYS_HUBSPOT),
+        FieldMapping(hubspot="jobtitle", salesforce="Title", rule=SyncRule.ALWAYS_HUBSPOT),
+    ]
+    async with running_mocks(mock_config()) as (ep, _, _), aiohttp.ClientSession() as session:
+        crms = Crms(ep, session)
+        settings = engine_settings(ep, tmp_path / "s.db", fields=fields)
+        with anyio.fail_after(120):
+            await sync_until_idle(settings)
+            sf_id = await crms.sf_create("Contact", LastName="Base", Email="nobase@example.com", Title="T0")
+            hs_id = await crms.hs_create(email="nobase@example.com", lastname="Base")
+            await sync_until_idle(settings)  # linked by email
+            await crms.sf_delete("Contact", sf_id)
+            for _ in range(2):  # the delete is handled, then a restart re-reads the contact
+                await sync_until_idle(settings)
+            assert await crms.sf_all("Contact") == []
+            await crms.hs_update(hs_id, jobtitle="T2")
+            await sync_until_idle(settings)
+            (again,) = await crms.sf_all("Contact")
+            assert (again["Title"], again["HubSpot_Id__c"]) == ("T2", hs_id)
