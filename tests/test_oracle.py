@@ -11,7 +11,7 @@ import anyio
 import msgspec
 import pytest
 
-from engine.runtime import sync_until_idle
+from engine.runtime import open_engine, run_forever, sync_until_idle
 from engine.settings import Settings
 from mockcrm.chaos import History, apply_round, check, expect, generate_history
 from mockcrm.chaos.apply import mock_client
@@ -67,6 +67,28 @@ async def test_seeded_history_converges_to_the_oracle(crms: Crms, tmp_path: Path
     result = await check(expect(history), crms.ep)
     assert result.ok, result.describe()
     assert result.records_checked > 0
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+async def test_rounds_applied_while_the_engine_runs_converge_to_the_oracle(
+    crms: Crms, tmp_path: Path, seed: int
+) -> None:
+    """The runner's guarantee is convergence between rounds only: within a round the engine polls
+    (every 0.2 s) while the ops land, and is stopped at some instant after them."""
+    history = generate_history(seed, people=10, rounds=4)
+    settings = settings_for(history, crms.ep, tmp_path / "state.db")
+    with anyio.fail_after(240):
+        await apply_round(history, 0, crms.ep)
+        await sync_until_idle(settings)  # the first run, after the pre-history
+        for number in range(1, len(history.rounds)):
+            async with open_engine(settings) as engine, anyio.create_task_group() as tg:
+                tg.start_soon(run_forever, engine)
+                await apply_round(history, number, crms.ep)
+                await anyio.sleep(0.1 * number)
+                tg.cancel_scope.cancel()
+            await sync_until_idle(settings)
+        result = await check(expect(history), crms.ep)
+    assert result.ok, result.describe()
 
 
 async def test_the_checker_reports_what_was_changed_behind_the_engines_back(
