@@ -14,9 +14,8 @@ asserts rather than guess:
   recently updated record feeds the contact; what the link does then is not said.
 Owner mappings are not modelled (the workload never sets owners) and are not compared.
 
-One decision where SPEC leaves room: a contact whose Salesforce record was deleted (R-CON-3 "do
-nothing") makes a new record on its next change — but an edit of ``dont_sync`` fields alone is not
-taken for one, as unmapped fields are not (R-TRG-2); the engine agrees.
+A contact whose Salesforce record was deleted (R-CON-3 "do nothing") makes a new record on its
+next change of any kind, as a contact that never synced does (SPEC §4 does not tell them apart).
 """
 
 from __future__ import annotations
@@ -73,9 +72,6 @@ class PersonModel:
     link: tuple[int, int] | None = None
     """(HubSpot generation, index into ``sf``) of the linked pair."""
     bases: Values = field(default_factory=dict)
-    orphan: tuple[int, str, Values] | None = None
-    """(HubSpot generation, Salesforce object, bases) of a contact whose linked record was
-    deleted and which stayed (R-CON-3 "do nothing")."""
 
     def live_sf(self) -> list[SfModel]:
         return [r for r in self.sf if r.alive]
@@ -207,24 +203,12 @@ class World:
             return
         if p.email is None:
             return  # R-ELIG-1: no email, no sync to Salesforce
-        if self._orphan_unchanged(p):
-            return
         match = self._first_match(p)
         if match is not None:
             self._link(p, match)
             self._sync_pair(p, match)
             return
         self._create_in_salesforce(p)
-
-    def _orphan_unchanged(self, p: PersonModel) -> bool:
-        """A contact whose record was deleted syncs again on an edit of a synced field (SPEC §4:
-        records sync when they change); an edit of ``dont_sync`` fields alone is no such change,
-        as unmapped fields are not (R-TRG-2). Its bases tell, where it has them."""
-        if p.orphan is None or p.hs is None or p.orphan[0] != p.hs.generation:
-            return False
-        _, sobject, bases = p.orphan
-        compared = [m for m in self._synced(self.maps[sobject]) if m.hubspot in bases]
-        return bool(compared) and all(p.hs.values.get(m.hubspot) == bases[m.hubspot] for m in compared)
 
     def _first_match(self, p: PersonModel) -> SfModel | None:
         """SPEC §2 / R-ID-1/2: by email, Contacts before Leads, the oldest first. (Every record of a
@@ -239,7 +223,6 @@ class World:
         assert p.hs is not None
         p.link = (p.hs.generation, p.sf.index(rec))
         p.bases = {}  # a brand-new link has no base (SPEC §3)
-        p.orphan = None
 
     def _salesforce_changed(self, p: PersonModel, rec: SfModel) -> None:
         assert rec.alive
@@ -274,8 +257,6 @@ class World:
             return
         if self.settings.on_salesforce_delete == "delete" and p.hs is not None and p.hs_linked():
             p.hs.alive = False
-        elif p.hs is not None and p.hs_linked():
-            p.orphan = (p.hs.generation, rec.sobject, dict(p.bases))
         p.link = None
         p.bases = {}
 
@@ -299,7 +280,6 @@ class World:
         p.sf.append(rec)
         p.link = (p.hs.generation, len(p.sf) - 1)
         p.bases = bases
-        p.orphan = None
 
     def _create_in_hubspot(self, p: PersonModel, rec: SfModel) -> None:
         values: Values = {"email": p.email.strip().lower() if p.email else None}
