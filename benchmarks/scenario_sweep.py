@@ -105,14 +105,23 @@ def plot(sweeps: Sequence[SweepResult], path: Path) -> str | None:
     fig, axes = plt.subplots(1, len(knobs), figsize=(5 * len(knobs), 4), squeeze=False)
     for ax, knob in zip(axes[0], knobs, strict=True):
         right = ax.twinx()
-        for sweep in sweeps:
+        for n, sweep in enumerate(sweeps):
             pts = [p for p in sweep.points if p.knob == knob]
             xs = [p.value for p in pts]
-            ax.plot(xs, [p.pairs_per_s for p in pts], marker="o", label=f"{sweep.regime}: pairs/s")
+            ax.plot(
+                xs,
+                [p.pairs_per_s for p in pts],
+                marker="o",
+                color=f"C{2 * n}",
+                label=f"{sweep.regime}: pairs/s",
+            )
             right.plot(
-                xs, [p.steady_p95_s or 0 for p in pts], marker="x", linestyle="--",
+                xs, [p.steady_p95_s or 0 for p in pts], marker="x", linestyle="--", color=f"C{2 * n + 1}",
                 label=f"{sweep.regime}: steady p95 s",
             )  # fmt: skip
+        # From zero, so a 10 % wobble on a loaded machine does not look like a cliff.
+        ax.set_ylim(bottom=0)
+        right.set_ylim(bottom=0)
         ax.set_xlabel(knob)
         ax.set_ylabel("initial sync, record pairs/s")
         right.set_ylabel("steady propagation p95, s")
