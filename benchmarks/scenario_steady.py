@@ -53,6 +53,8 @@ class SteadyResult(msgspec.Struct, kw_only=True):
     calls_salesforce: int
     calls_per_change: float
     engine_cpu_s: float
+    mocks_cpu_s: float
+    """The mock process (serving the engine and running the generators) over the same window."""
     peak_rss_mb: float
     latency: Latency
     by_endpoint: dict[str, int]
@@ -91,7 +93,7 @@ async def run_steady(
         clock = await mocks.control("hubspot", "GET", "clock")
         start_ms = int(clock["now_ms"])
         before = await mocks.calls()
-        cpu0 = proc_cpu_seconds(proc.pid)
+        cpu0, mock_cpu0 = proc_cpu_seconds(proc.pid), mocks.cpu_seconds()
         half = rate_per_s / 2
         for system, otype, seed in zip(SYSTEMS, ("contacts", "Contact"), (11, 12), strict=True):
             spec = {"object_type": otype, "rate_per_s": half, "duration_s": duration_s, "seed": seed}
@@ -107,6 +109,7 @@ async def run_steady(
         drained, after = await wait_until_caught_up(mocks, quiet, idle_rate, max_drain_s)
         drain_s = time.monotonic() - t_end
         cpu = proc_cpu_seconds(proc.pid) - cpu0
+        mock_cpu = mocks.cpu_seconds() - mock_cpu0
     finally:
         run = await engine.stop(proc)
     calls = after - before
@@ -130,6 +133,7 @@ async def run_steady(
         calls_salesforce=calls.salesforce,
         calls_per_change=round((calls.hubspot + calls.salesforce) / changes, 4) if changes else 0.0,
         engine_cpu_s=round(cpu, 2),
+        mocks_cpu_s=round(mock_cpu, 2),
         peak_rss_mb=run.peak_rss_mb,
         latency=lat,
         by_endpoint=calls.by_endpoint,

@@ -92,7 +92,7 @@ def test_steady_latency_from_the_mocks(report: dict[str, Any]) -> None:
     }
     assert s["changes"] == 60 and s["drained"] is True
     assert s["latency"]["unsynced_creates"] == {"hubspot→salesforce": 0, "salesforce→hubspot": 0}
-    assert s["idle_calls_per_s"] > 0
+    assert s["idle_calls_per_s"] > 0 and s["engine_cpu_s"] > 0 and s["mocks_cpu_s"] > 0
     calls = s["calls_hubspot"] + s["calls_salesforce"]
     assert calls == sum(s["by_endpoint"].values()) > 0
     assert s["calls_per_change"] == pytest.approx(calls / 60, abs=1e-3)
