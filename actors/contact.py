@@ -114,12 +114,14 @@ class ContactActor:
                 if self.values.agrees_with_bases(link, hs.values, "hubspot"):
                     return  # the snapshot predated our own write, which is all that changed
             sf = await self.io.sf_by_id[link.salesforce_type].submit(link.salesforce_id)
-            if sf is None:
-                # Deleted in Salesforce before its delete-log entry reached us: the same outcome
-                # as that entry will have (R-CON-3), not an error on the HubSpot contact.
-                await self._unlink_deleted(link)
+            if sf is not None:
+                await self._sync_pair(link, hs, sf)
                 return
-            await self._sync_pair(link, hs, sf)
+            # Deleted in Salesforce before its delete-log entry reached us: the same outcome as
+            # that entry will have (R-CON-3), not an error on the HubSpot contact.
+            orphaned = await self._unlink_deleted(link)
+        if orphaned:
+            await self._from_hubspot(change)  # an orphan now: this edit may make a new record
 
     async def _link_new_hubspot(self, change: Change, email: str, key: str | None) -> None:
         """No link yet: the Salesforce id the contact already carries, else the email match.
@@ -256,10 +258,12 @@ class ContactActor:
             if link is not None:
                 await self._unlink_deleted(link)
 
-    async def _unlink_deleted(self, link: Link) -> None:
+    async def _unlink_deleted(self, link: Link) -> bool:
         """The pair's Salesforce record is gone: archive the HubSpot contact if so configured,
-        and unlink either way. Called with the pair's lock held."""
+        and unlink either way. Called with the pair's lock held. True when the contact stays, as
+        an orphan."""
         ops: list[StoreOp] = [DeleteLink(link.key)]
+        orphaned = False
         if self.settings.on_salesforce_delete == "delete" and link.hubspot_id:
             await self.io.hs_archive.submit(link.hubspot_id)
             self.summary.deleted.hubspot += 1
@@ -271,10 +275,18 @@ class ContactActor:
             # makes a new Salesforce record (SPEC §4: records sync when they change). Its values
             # cannot tell: a field the pair never agreed on has no base (chaos seed 1019).
             seen = parse_timestamp_ms(hs_obj.properties.get("lastmodifieddate") or hs_obj.updatedAt)
+            if not self.values.orphan_unchanged(
+                link, self.values.hubspot_record(hs_obj.properties, seen).values
+            ):
+                # Edited since the pair last agreed, after the delete or before it reached us:
+                # that edit has yet to sync, so it must count as newer than what the orphan saw.
+                seen = link.hubspot_modified_ms
             orphan = msgspec.structs.replace(link, salesforce_id=None, hubspot_modified_ms=seen)
             ops = [PutLink(orphan, now_ms=int(time.time() * 1000))]
+            orphaned = True
         ops += [ClearError("contacts", system, rid) for system, rid in self._ids(link)]
         await self.io.store.commit(ops)
+        return orphaned
 
     async def _link_new_salesforce(self, sf_type: str, sf: SfRecord, email: str) -> None:
         hs_obj = await self.io.hs_by_email.submit(email) if email else None

@@ -262,3 +262,23 @@ async def test_owners_sync_both_ways_in_the_default_mapping(crms: Crms, tmp_path
         assert owners[(await crms.sf_get("Contact", sf_id))["OwnerId"]] == "sam.sales@crmsync.mock"
         quiet = await sync_until_idle(settings)
     assert quiet.updated.hubspot == quiet.updated.salesforce == 0
+
+
+async def test_an_edit_made_after_the_records_delete_but_before_the_engine_saw_it_syncs(
+    crms: Crms, tmp_path: Path
+) -> None:
+    """A contact edited after its Salesforce record's delete, both before the next run: whichever
+    the engine handled first, the edit was dropped (the orphan took the edited version for one it
+    had seen) and no record was made. SPEC §4/§11.1: the edit makes a new record."""
+    settings = engine_settings(crms.ep, tmp_path / "state.db", on_salesforce_delete="do_nothing")
+    with anyio.fail_after(120):
+        await sync_until_idle(settings)
+        hs_id = await crms.hs_create(email="race@example.com", lastname="Race", jobtitle="Before")
+        await sync_until_idle(settings)
+        (contact,) = await crms.sf_all("Contact")
+        await crms.sf_delete("Contact", contact["Id"])
+        await crms.hs_update(hs_id, jobtitle="After the delete")
+        await sync_until_idle(settings)
+        await sync_until_idle(settings)
+    (again,) = await crms.sf_all("Contact")
+    assert (again["Title"], again["HubSpot_Id__c"]) == ("After the delete", hs_id)
