@@ -57,8 +57,9 @@ Tamper = Callable[[MockEndpoints], Awaitable[None]]
 
 
 def allotments(params: ChaosParams) -> dict[str, int]:
-    """About twice what a run needs (start-up is ~15 Salesforce calls, the records few more): a
-    failed convergence must not be the allotment's doing, yet it is a real bound to stay under."""
+    """A few times what a run needs (a start costs ~15 Salesforce calls, and batching makes the
+    records cost few more): a failed convergence must not be the allotment's doing, yet it is a
+    real bound, across every restart of the run, for the engine to stay under."""
     starts = 1 + params.rounds * (params.kills + 1)
     per_system = 30 * starts + 2 * params.people * params.rounds
     return dict.fromkeys(SYSTEMS, per_system)
