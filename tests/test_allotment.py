@@ -8,8 +8,8 @@ the engine process, by the same offset on its wall clock (the child shifts ``tim
 importing crmsync, as ``faketime`` would) — no sleeps.
 
 Verdicts come from the mocks' own counters: per 24-hour window the calls a mock saw never exceed
-the limit, and every call the engine's ledger charged reached the mock and was accepted (so the
-mock never had to refuse one with a limit error).
+the limit, the mock refused none of them for it (its own count), and it saw no call the engine's
+ledger had not charged first.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from tests.test_faults import LIFTED, advance_clock
 
 LIMIT = 30
 """The mock's daily limit and the engine's allotment for the system under test."""
-PER_SIDE = 120
+PER_SIDE = 200
 DAY_S = 86_400
 
 # Runs crmsync with its wall clock shifted by argv[1] seconds (monotonic time is left alone).
@@ -87,6 +87,12 @@ async def seen(crms: Crms) -> Counter[str]:
     return Counter(hubspot=hs["api_calls"], salesforce=sf["api_calls"])
 
 
+async def refused(crms: Crms) -> Counter[str]:
+    """Calls each mock refused for its daily limit, by its own count."""
+    hs, sf = await crms.calls()
+    return Counter(hubspot=hs["refused"].get("daily", 0), salesforce=sf["refused"].get("daily", 0))
+
+
 def ledger(state: Path, since_minute: int) -> Counter[str]:
     """Calls the engine charged to its allotments (before making each one) from a minute on, by
     its own clock. (The ledger keeps only the last 24 hours: read it before the window moves.)"""
@@ -133,9 +139,11 @@ async def test_allotment_runs_out_across_restarts_and_the_mock_never_refuses(
         calls = await seen(crms)
         spent = calls[system] - window_start[system]
         assert spent <= LIMIT, (days, calls, window_start)
-        # Every call the engine charged reached the mock and was answered, none refused for the
-        # limit (the Salesforce mock does not count a refused call; HubSpot's would exceed LIMIT).
-        assert ledger(state, window_minute)[system] == spent, days
+        # None refused for the limit, and every call the mock saw was charged first (the ledger may
+        # over-count: a call lost on the way, e.g. on a connection the server had just closed, is
+        # charged again when it is resent, but it never under-counts).
+        assert (await refused(crms))[system] == 0, days
+        assert ledger(state, window_minute)[system] >= spent, days
         if code == 0:
             break
         assert summary["paused"] == f"{system} allotment", summary
@@ -180,8 +188,6 @@ async def test_a_server_limit_below_the_allotment_costs_at_most_one_refusal_per_
     for runs in (1, 2):  # a second run in the same window: its first call is the one refused
         code, summary = await run(config, 0)
         assert (code, summary["paused"]) == (3, f"{system} allotment")
-        answered = (await seen(crms))[system]
-        charged = ledger(state, 0)[system]
-        # Salesforce's mock does not count a refused call; HubSpot's does (and accepts LIMIT at most).
-        refused = charged - answered if system == "salesforce" else answered - LIMIT
-        assert refused <= runs - 1, (runs, charged, answered)
+        # The mocks' own count of refusals; the ledger cannot tell a refused call from one lost
+        # on the way (it charges both).
+        assert (await refused(crms))[system] <= runs - 1, (runs, await crms.calls())

@@ -41,6 +41,7 @@ def test_burst_limit_headers_and_429_body() -> None:
         assert err.value.headers["X-HubSpot-Correlation-Id"] == body["correlationId"]
         assert body["message"] == "You have reached your ten_secondly_rolling limit."
         assert set(err.value.headers) >= BURST_HEADERS
+        assert call(hs, "GET", "/__mock/stats")[1]["refused"] == {"ten_secondly": 1}
         assert call(hs, "POST", "/__mock/clock", {"advance_s": 10})[0] == 200
         assert call(hs, "GET", LIST)[0] == 200
 
@@ -59,6 +60,7 @@ def test_daily_limit_and_its_reset() -> None:
         assert err.value.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
         status, body, _ = call(hs, "POST", SEARCH, {})
         assert status == 429 and body["policyName"] == "DAILY"
+        assert call(hs, "GET", "/__mock/stats")[1]["refused"] == {"daily": 2}
         assert call(hs, "POST", "/__mock/clock", {"advance_s": 86_400})[0] == 200
         assert call(hs, "GET", LIST)[0] == 200
 
@@ -82,6 +84,7 @@ def test_search_has_its_own_per_second_limit() -> None:
         )
         assert "X-HubSpot-RateLimit-Daily" in headers and "X-HubSpot-RateLimit-Remaining" not in headers
         assert "Retry-After" not in headers
+        assert call(hs, "GET", "/__mock/stats")[1]["refused"] == {"search_secondly": 1}
         # Searches use their own bucket: the burst window is still untouched.
         for _ in range(3):
             assert call(hs, "GET", LIST)[0] == 200

@@ -244,6 +244,8 @@ def test_daily_limit_is_403_until_the_day_rolls() -> None:
         assert err.value.content == [
             {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
         ]
+        # The stats tell refusals apart from calls that never arrived.
+        assert control(ep, "GET", "/__mock/stats").json()["refused"] == {"daily": 1}
         # Control calls are never limited; a day later the allotment is free again.
         assert control(ep, "POST", "/__mock/clock", {"advance_s": 86_400}).status_code == 200
         assert contacts.create({"LastName": "Tomorrow"})["success"] is True

@@ -70,12 +70,15 @@ def make_middleware(mock: HubSpotMock) -> Handler:
         limits = mock.limits
         search = is_search(request)
         if private and limits.daily.exhausted():
+            mock.stats.refuse("daily")
             headers = daily_headers(mock) if search else {**daily_headers(mock), **burst_headers(mock)}
             return too_many(burst_limit_body("DAILY"), headers)
         if search:
             if not limits.search.try_acquire():
+                mock.stats.refuse("search_secondly")
                 return too_many(search_limit_body(), daily_headers(mock) if private else {})
         elif not limits.burst.try_acquire():
+            mock.stats.refuse("ten_secondly")
             headers = {**daily_headers(mock), **burst_headers(mock)} if private else burst_headers(mock)
             return too_many(burst_limit_body("TEN_SECONDLY_ROLLING"), headers)
         if private:

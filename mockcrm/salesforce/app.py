@@ -90,6 +90,7 @@ def create_app(config: MockConfig) -> web.Application:
         if _bearer(request) not in mock.tokens:
             return error_response(401, _SESSION_EXPIRED)
         if mock.daily.exhausted():
+            mock.stats.refuse("daily")
             return error_response(403, _LIMIT_EXCEEDED)
         mock.daily.record()
         try:
