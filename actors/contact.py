@@ -41,6 +41,10 @@ from engine.settings import ContactsSettings
 from engine.store_types import ClearError, DeleteLink, Link, PutError, PutLink, StoreOp, SyncError
 from engine.summary import Summary
 
+GONE = -1
+"""``Link.hubspot_modified_ms`` of a pair whose HubSpot contact was found deleted; its
+``salesforce_modified_ms`` is then the record's version seen then (see ``_contact_gone``)."""
+
 
 def _email(value: object) -> str:
     return str(value or "").strip().lower()
@@ -218,9 +222,41 @@ class ContactActor:
                 sf = fresh
             hs_obj = await self.io.hs_by_id.submit(link.hubspot_id)
             if hs_obj is None:
-                return  # archived in HubSpot: a HubSpot delete never deletes in Salesforce (R-CON-4)
+                # Archived in HubSpot: a HubSpot delete never deletes in Salesforce (R-CON-4).
+                await self._contact_gone(link, sf_type, sf)
+                return
             hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
             await self._sync_pair(link, hs, sf)
+
+    async def _contact_gone(self, link: Link, sf_type: str, sf: SfRecord) -> None:
+        """A Salesforce change whose HubSpot contact was deleted. An edit made since the pair last
+        agreed re-creates the contact from the record under ``salesforce_to_hubspot =
+        create_or_update`` (what HubSpot does with a Salesforce record it has no contact for), or
+        is a sync error saying why it does not sync under ``do_nothing`` (SPEC §11.1: never silent).
+        A redelivery (look-back, restart) is no edit: the first time the gone contact is seen, the
+        record's version then is kept (``salesforce_modified_ms``, marked by ``GONE`` in
+        ``hubspot_modified_ms``) and only a newer one counts — the mirror of the orphan's version
+        (8d445b3), for the same reason: fields without a base cannot tell an edit by value.
+        Called with the pair's lock held."""
+        sf_rec = self.values.salesforce_record(sf_type, sf)
+        if link.hubspot_modified_ms == GONE:
+            edited = sf_rec.modified_ms > link.salesforce_modified_ms
+        else:
+            edited = not self.values.orphan_unchanged(link, sf, side="salesforce")
+        if edited and self.settings.salesforce_to_hubspot == "create_or_update":
+            await self._create_in_hubspot(link, sf_type, sf)
+            return
+        seen = max(sf_rec.modified_ms, link.salesforce_modified_ms)
+        marked = msgspec.structs.replace(link, hubspot_modified_ms=GONE, salesforce_modified_ms=seen)
+        await self.io.store.commit([PutLink(marked, now_ms=int(time.time() * 1000))])
+        if edited:
+            raise RecordError(
+                "deleted",
+                f"HubSpot contact {link.hubspot_id} was deleted; this {sf_type}'s change is not "
+                "synced, as salesforce_to_hubspot is do_nothing",
+                "Restore the HubSpot contact, or set contacts.salesforce_to_hubspot = "
+                "create_or_update to have crmsync re-create it on the record's next change.",
+            )
 
     def _sf_agrees(self, link: Link, sf_type: str, sf: SfRecord) -> bool:
         return self.values.agrees_with_bases(
@@ -296,7 +332,8 @@ class ContactActor:
         if hs_obj is not None:
             existing = await self.io.links_by_hs.submit(hs_obj.id)
             if existing is not None and existing.salesforce_id is not None:
-                # R-ID-3: another Salesforce record with this email already feeds the contact.
+                # R-ID-3: another Salesforce record with this email feeds the contact.
+                await self._take_over(existing.key, sf_type, sf, hs_obj.id)
                 return
             # An orphan (its record deleted) is replaced by the new link.
             key = link.key if existing is None else existing.key
@@ -304,15 +341,76 @@ class ContactActor:
             hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
             await self._sync_pair(link, hs, sf)
             return
+        await self._create_in_hubspot(link, sf_type, sf)
+
+    async def _create_in_hubspot(self, link: Link, sf_type: str, sf: SfRecord) -> None:
+        """A new HubSpot contact from the record, under ``link``'s key (a new link, or the pair
+        whose contact was deleted: it starts afresh, as a new link, with no bases)."""
         sf_rec = self.values.salesforce_record(sf_type, sf)
         decision = reconcile(LinkState(), None, sf_rec, self.mappings[sf_type], self.reconcile_settings)
         writes = self.owners.hubspot_ids(dict(decision.hubspot_writes), self.values.owner_fields)
         writes[ID_PROPERTY[sf_type]] = str(sf["Id"])
         created = await self.io.hs_upsert[ID_PROPERTY[sf_type]].submit((str(sf["Id"]), writes))
         self.summary.created.hubspot += 1
-        link = msgspec.structs.replace(link, hubspot_id=created.id)
+        link = msgspec.structs.replace(link, hubspot_id=created.id, bases={})
         await self._write_salesforce(link, {}, sf)
         await self._commit(link, decision, parse_timestamp_ms(created.updatedAt), sf_rec.modified_ms)
+
+    async def _take_over(self, key: str, sf_type: str, sf: SfRecord, hs_id: str) -> None:
+        """R-ID-3: after the first sync, "HubSpot will sync with whichever record was most recently
+        updated" among the Salesforce records sharing the contact's email. So a record of that email
+        not in the pair, changed later than the pair's own record (by Salesforce's clock), becomes
+        the pair's Salesforce side: the link moves to it, as a Lead conversion moves it to the
+        Contact, and both sides carry the other's id. It starts as a new link (no bases: SPEC §3's
+        first-sync rules), as the two records share no history — a blank field of it is filled
+        from HubSpot rather than clearing HubSpot. HubSpot warns that such twins overwrite the
+        contact back and forth; each real edit of either does move the link, but our own writes
+        never do: the record the link leaves is written first (its ``HubSpot_Id__c`` released, the
+        field being unique) and the one it reaches after, so the older one never looks newer, and a
+        redelivered old version is older than the linked record's. Called with the email's lock."""
+        async with self.locks.hold(key):
+            link = await self.io.links_by_hs.submit(hs_id)
+            if link is None or link.key != key or link.salesforce_id is None or link.salesforce_type is None:
+                return  # changed meanwhile: this record is a twin of a pair that has moved on
+            linked = await self.io.sf_by_id[link.salesforce_type].submit(link.salesforce_id)
+            ext = self.io.external_id_field
+            if linked is not None and linked.get("IsConverted"):
+                if linked.get("ConvertedContactId") != sf["Id"]:
+                    return  # its Contact carries the pair (SPEC §5), through _lead_converted
+                # This is that Contact, seen before the Lead's conversion: the same move.
+                moved = msgspec.structs.replace(link, salesforce_type=sf_type, salesforce_id=str(sf["Id"]))
+            else:
+                if linked is not None and linked.get(ext) == link.hubspot_id:
+                    mine = self.values.salesforce_record(sf_type, sf).modified_ms
+                    theirs = self.values.salesforce_record(link.salesforce_type, linked).modified_ms
+                    if mine <= theirs:
+                        # The pair's record is the most recently updated: it stays. So does a tie
+                        # (LastModifiedDate is to the second): our own writes land on both twins
+                        # within one move, and a tie must not move the link back.
+                        return
+                    # Released first: a crash before the move leaves the pair's record without
+                    # our id, and the redelivered twin then moves the link whatever the clocks say.
+                    await self.io.sf_update.submit(
+                        (link.salesforce_type, {"Id": link.salesforce_id, ext: None})
+                    )
+                    self.summary.updated.salesforce += 1
+                self._log.info(
+                    "R-ID-3: {} {} is the most recently updated record with this email; HubSpot "
+                    "contact {} now syncs with it instead of {} {}",
+                    sf_type,
+                    sf["Id"],
+                    hs_id,
+                    link.salesforce_type,
+                    link.salesforce_id,
+                )
+                moved = msgspec.structs.replace(
+                    link, salesforce_type=sf_type, salesforce_id=str(sf["Id"]), bases={}
+                )
+            hs_obj = await self.io.hs_by_id.submit(hs_id)
+            if hs_obj is None:
+                return
+            hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
+            await self._sync_pair(moved, hs, sf)
 
     # -- the pair ------------------------------------------------------------------------------
 

@@ -72,11 +72,12 @@ class ContactValues:
                 return False
         return True
 
-    def orphan_unchanged(self, orphan: Link, values: Mapping[str, Any]) -> bool:
+    def orphan_unchanged(self, orphan: Link, values: Mapping[str, Any], side: str = "hubspot") -> bool:
         """An orphan is a contact whose Salesforce record was deleted (R-CON-3 "do nothing"); its
         bases are what the pair agreed on last. True when the contact still holds them: a
         redelivered version (look-back, restart), not an edit, so no Salesforce record is made
-        for it. Fields that never had a base cannot tell, and are passed over."""
+        for it. Fields that never had a base cannot tell, and are passed over. ``side="salesforce"``:
+        the same question of a Salesforce record whose HubSpot contact was deleted."""
         if not self.echo_suppression or orphan.salesforce_type is None:
             return False
         compared = False
@@ -84,11 +85,14 @@ class ContactValues:
             if m.effective_rule is SyncRule.DONT_SYNC or m.key not in orphan.bases:
                 continue
             try:
-                value = from_hubspot(m.kind, values.get(m.hubspot), m.table)
+                if side == "hubspot":
+                    value = from_hubspot(m.kind, values.get(m.hubspot), m.table)
+                else:
+                    value = from_salesforce(m.kind, values.get(m.salesforce), m.table)
             except CanonicalError:
                 return False
             base = orphan.bases[m.key]
-            if value != base and not self._unrepresentable_owner(m, "hubspot", value, base):
+            if value != base and not self._unrepresentable_owner(m, side, value, base):
                 return False
             compared = True
         return compared
