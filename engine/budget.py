@@ -162,5 +162,12 @@ class Budget:
             # The answer counts its own call, but not the others still in flight: those may reach
             # the server after it, so they are taken off too (concurrent batches overshot the
             # server's limit by several calls when its figure was trusted as it stood).
-            self.server_remaining = max(0, remaining - max(0, self._in_flight - 1))
-            self._server_seen_at = self._clock()
+            figure = max(0, remaining - max(0, self._in_flight - 1))
+            # Answers come back out of order: a slow answer's figure predates calls answered
+            # since (and no longer in flight), so a higher figure than ours while ours is fresh is
+            # stale, not room. Ours stays, and ages: a window that really freed calls is believed
+            # once ours is past its TTL.
+            current = self._server_remaining()
+            if current is None or figure <= current:
+                self.server_remaining = figure
+                self._server_seen_at = self._clock()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.budget import AllotmentExhausted, Budget, burst_limiter
+from engine.budget import SERVER_FIGURE_TTL_S, AllotmentExhausted, Budget, burst_limiter
 from engine.store import StateStore
 
 
@@ -64,10 +64,35 @@ async def test_server_headers_can_only_tighten_the_budget(tmp_path: Path) -> Non
         with pytest.raises(AllotmentExhausted):
             await budget.acquire()
         budget.settle(3)  # the three were answered
+        budget.observe(remaining=500)  # a late answer's figure, older than our 0: not believed yet
+        assert budget.remaining() == 0
+        clock.t += SERVER_FIGURE_TTL_S + 1  # ours has aged: the window really freed calls
         budget.observe(remaining=500)
         assert budget.remaining() == 500
+        clock.t += SERVER_FIGURE_TTL_S + 1
         budget.observe(remaining=5000)
         assert budget.remaining() == 1000 - 3  # never more than our own allotment
+
+
+async def test_a_late_answers_older_figure_does_not_undo_newer_ones(tmp_path: Path) -> None:
+    """Concurrent calls are answered out of order: the slow one's usage figure was taken before
+    the others were counted. Believing it would overshoot the server's limit (a mock refused a
+    call this way under load)."""
+    clock = FakeClock(1_700_000_000.0)
+    async with await StateStore.open(tmp_path / "s.db") as store:
+        budget = Budget("salesforce", 1000, store, clock=clock)
+        await budget.load()
+        budget.observe(used=20, limit=30)
+        await budget.acquire(3)  # a, b and c go out; the server counts a, then b, then c
+        budget.observe(used=23, limit=30)  # c answers first, counting all three
+        budget.settle()
+        budget.observe(used=23, limit=30)  # b
+        budget.settle()
+        room = budget.remaining()
+        assert 0 < room <= 7  # the server has 7 left; in-flight discounts may make ours smaller
+        budget.observe(used=21, limit=30)  # a answers last, with the figure from before b and c
+        budget.settle()
+        assert budget.remaining() == room  # not 9
 
 
 @pytest.mark.parametrize(("limit", "interval"), [(190, 10.0), (100, 10.0), (5, 1.0), (2, 1.0), (1000, 10.0)])
