@@ -58,19 +58,20 @@ class ContactValues:
         for m in self.mappings[link.salesforce_type]:
             if m.effective_rule is SyncRule.DONT_SYNC:
                 continue
-            if m.key not in link.bases:
-                return False
-            try:
-                if side == "hubspot":
-                    value = from_hubspot(m.kind, values.get(m.hubspot), m.table)
-                else:
-                    value = from_salesforce(m.kind, values.get(m.salesforce), m.table)
-            except CanonicalError:
-                return False
-            base = link.bases[m.key]
-            if value != base and not self._unrepresentable_owner(m, side, value, base):
+            if m.key not in link.bases or not self._holds_base(m, side, values, link.bases[m.key]):
                 return False
         return True
+
+    def _holds_base(self, m: FieldMapping, side: str, values: Mapping[str, Any], base: str | None) -> bool:
+        """Whether one side's value of one field is still its base (an unreadable value is not)."""
+        try:
+            if side == "hubspot":
+                value = from_hubspot(m.kind, values.get(m.hubspot), m.table)
+            else:
+                value = from_salesforce(m.kind, values.get(m.salesforce), m.table)
+        except CanonicalError:
+            return False
+        return value == base or self._unrepresentable_owner(m, side, value, base)
 
     def orphan_unchanged(self, orphan: Link, values: Mapping[str, Any], side: str = "hubspot") -> bool:
         """An orphan is a contact whose Salesforce record was deleted (R-CON-3 "do nothing"); its
@@ -84,15 +85,7 @@ class ContactValues:
         for m in self.mappings[orphan.salesforce_type]:
             if m.effective_rule is SyncRule.DONT_SYNC or m.key not in orphan.bases:
                 continue
-            try:
-                if side == "hubspot":
-                    value = from_hubspot(m.kind, values.get(m.hubspot), m.table)
-                else:
-                    value = from_salesforce(m.kind, values.get(m.salesforce), m.table)
-            except CanonicalError:
-                return False
-            base = orphan.bases[m.key]
-            if value != base and not self._unrepresentable_owner(m, side, value, base):
+            if not self._holds_base(m, side, values, orphan.bases[m.key]):
                 return False
             compared = True
         return compared
