@@ -87,6 +87,16 @@ async def seen(crms: Crms) -> Counter[str]:
     return Counter(hubspot=hs["api_calls"], salesforce=sf["api_calls"])
 
 
+async def seed_people(crms: Crms) -> None:
+    """PER_SIDE new, unlinked contacts on each side (seeded through the control plane: uncounted)."""
+    for body, url in (
+        ({"object_type": "contacts", "count": PER_SIDE, "seed": 5}, crms.ep.hubspot_url),
+        ({"sobject": "Contact", "count": PER_SIDE, "seed": 6}, crms.ep.salesforce_url),
+    ):
+        async with crms.s.post(url + "/__mock/seed", json=body, ssl=crms._ssl) as r:
+            assert r.status == 200, await r.text()
+
+
 async def refused(crms: Crms) -> Counter[str]:
     """Calls each mock refused for its daily limit, by its own count."""
     hs, sf = await crms.calls()
@@ -126,12 +136,7 @@ async def test_allotment_runs_out_across_restarts_and_the_mock_never_refuses(
     window_start, window_minute = Counter[str](), minute_now(offset)
     code, _ = await run(config, offset)  # a new state file starts at "now"
     assert code == 0
-    for body, url in (
-        ({"object_type": "contacts", "count": PER_SIDE, "seed": 5}, crms.ep.hubspot_url),
-        ({"sobject": "Contact", "count": PER_SIDE, "seed": 6}, crms.ep.salesforce_url),
-    ):
-        async with crms.s.post(url + "/__mock/seed", json=body, ssl=crms._ssl) as r:
-            assert r.status == 200, await r.text()
+    await seed_people(crms)
 
     days = paused_runs = 0
     while True:
@@ -185,12 +190,7 @@ async def test_a_server_limit_below_the_allotment_costs_at_most_one_refusal_per_
     config = write_config(tmp_path / "crmsync.toml", crms.ep, state)  # 50,000 a day each
     code, _ = await run(config, 0)
     assert code == 0
-    for body, url in (
-        ({"object_type": "contacts", "count": PER_SIDE, "seed": 5}, crms.ep.hubspot_url),
-        ({"sobject": "Contact", "count": PER_SIDE, "seed": 6}, crms.ep.salesforce_url),
-    ):
-        async with crms.s.post(url + "/__mock/seed", json=body, ssl=crms._ssl) as r:
-            assert r.status == 200, await r.text()
+    await seed_people(crms)
     for runs in (1, 2):  # a second run in the same window: its first call is the one refused
         code, summary = await run(config, 0)
         assert (code, summary["paused"]) == (3, f"{system} allotment")
