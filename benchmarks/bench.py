@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 import msgspec
 
 from benchmarks.baseline import BaselineResult, available, run_baseline
-from benchmarks.harness import Mocks, temp_dir
+from benchmarks.harness import Mocks, machine_info, temp_dir
 from benchmarks.options import BenchOptions, Regime, options
 from benchmarks.report import print_report
 from benchmarks.scenario_idle import IdleResult, run_idle
@@ -51,22 +49,6 @@ class BenchReport(msgspec.Struct, kw_only=True):
     idle: list[IdleResult] = []
     sweep: list[SweepResult] = []
     notes: list[str] = []
-
-
-def machine_info() -> dict[str, object]:
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_model": model,
-        "cpus": os.cpu_count(),
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 def _ratio(a: float, b: float) -> float | None:

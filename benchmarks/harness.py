@@ -9,6 +9,7 @@ counters (``GET /__mock/stats``), never the engine's view of them.
 from __future__ import annotations
 
 import os
+import platform
 import signal
 import ssl
 import subprocess
@@ -360,3 +361,19 @@ async def wait_until_caught_up(
         ):
             return True, now
     return False, await mocks.calls()
+
+
+def machine_info() -> dict[str, object]:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_model": model,
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import signal
 import ssl
 import sys
@@ -26,6 +24,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from benchmarks.harness import machine_info, proc_cpu_seconds
 from mockcrm.fakedata import FakeData
 
 SF_API = "/services/data/v59.0"
@@ -79,29 +78,6 @@ class Phase:
         self.note: str | None = None
         self.ids: list[str] = []
         """Ids of the records a create phase made (for the update phase that follows)."""
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from ``/proc/<pid>/stat`` (fields 14 and 15)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_info() -> dict[str, object]:
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_model": model,
-        "cpus": os.cpu_count(),
-        "loadavg": list(os.getloadavg()),
-    }
 
 
 async def start_mock(
@@ -170,13 +146,13 @@ class Bench:
 
     async def measure(self, endpoint: str, run: Callable[[Phase], Awaitable[None]]) -> Phase:
         phase = Phase()
-        cpu0, client0, t0 = cpu_seconds(self.pid), time.process_time(), time.perf_counter()
+        cpu0, client0, t0 = proc_cpu_seconds(self.pid), time.process_time(), time.perf_counter()
         try:
             await run(phase)
         except Exception as exc:  # a missing endpoint is reported, and the other phases still run
             phase.note = f"failed: {exc!r}"[:300]
         seconds = time.perf_counter() - t0
-        cpu = cpu_seconds(self.pid) - cpu0
+        cpu = proc_cpu_seconds(self.pid) - cpu0
         self.results.append(
             Result(
                 endpoint=endpoint,
