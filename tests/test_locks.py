@@ -28,3 +28,41 @@ async def test_same_key_serialises_other_keys_do_not_and_nothing_leaks() -> None
     assert peak == {"a": 1, "b": 1}
     assert both == 2
     assert len(locks) == 0
+
+
+async def _queue(locks: KeyedLocks, order: list[str], name: str, scope: anyio.CancelScope) -> None:
+    with scope:
+        async with locks.hold("k"):
+            order.append(name)
+
+
+async def test_a_waiter_cancelled_before_its_turn_leaves_the_queue() -> None:
+    locks = KeyedLocks()
+    order: list[str] = []
+    doomed = anyio.CancelScope()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg, locks.hold("k"):
+            tg.start_soon(_queue, locks, order, "doomed", doomed)
+            await anyio.wait_all_tasks_blocked()
+            tg.start_soon(_queue, locks, order, "next", anyio.CancelScope())
+            await anyio.wait_all_tasks_blocked()
+            doomed.cancel()
+            await anyio.wait_all_tasks_blocked()
+            assert order == []  # still ours
+    assert order == ["next"]
+    assert len(locks) == 0
+
+
+async def test_a_waiter_cancelled_as_the_lock_reaches_it_passes_it_on() -> None:
+    locks = KeyedLocks()
+    order: list[str] = []
+    doomed = anyio.CancelScope()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg, locks.hold("k"):
+            tg.start_soon(_queue, locks, order, "doomed", doomed)
+            await anyio.wait_all_tasks_blocked()
+            tg.start_soon(_queue, locks, order, "next", anyio.CancelScope())
+            await anyio.wait_all_tasks_blocked()
+            doomed.cancel()  # and, before it runs, the release below hands it the lock
+    assert order == ["next"]
+    assert len(locks) == 0
