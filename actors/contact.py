@@ -75,6 +75,8 @@ class ContactActor:
         self._log = logger.bind(actor="contact")
 
     async def handle(self, key: str, change: Change) -> None:
+        if self._agrees_with_last_commit(change):
+            return
         with logger.contextualize(record=f"{change.system}:{change.record_id}"):
             try:
                 if change.system == "hubspot":
@@ -86,25 +88,54 @@ class ContactActor:
             except RecordError as exc:
                 await self._fail(change.system, change.record_id, exc)
 
+    def _agrees_with_last_commit(self, change: Change) -> bool:
+        """Most changes a running sync reads are its own writes coming back. One that agrees with
+        its pair's link as this process last committed it, while no actor holds the pair, is what
+        the full path below would find after its lookups and its lock — an echo, or an edit back
+        to the agreed value: nothing to move. Decided here without a lookup or a task switch."""
+        if change.deleted:
+            return False
+        links = self.io.store.links
+        if change.system == "hubspot":
+            link = links.by_hubspot("contacts", change.record_id)
+            if link is None or link.salesforce_id is None or link.salesforce_type is None:
+                return False
+            if link.key in self.locks:
+                return False
+            hs = self.values.hubspot_record(change.values, change.modified_ms)
+            return self.values.agrees_with_bases(link, hs.values, "hubspot")
+        link = links.by_salesforce("contacts", change.record_id)
+        if link is None or link.hubspot_id is None or change.values.get("IsConverted"):
+            return False
+        return link.key not in self.locks and self._sf_agrees(link, change.object, change.values)
+
+    async def _link_by_hs(self, hs_id: str) -> Link | None:
+        cached = self.io.store.links.by_hubspot("contacts", hs_id)
+        return cached if cached is not None else await self.io.links_by_hs.submit(hs_id)
+
+    async def _link_by_sf(self, sf_id: str) -> Link | None:
+        cached = self.io.store.links.by_salesforce("contacts", sf_id)
+        return cached if cached is not None else await self.io.links_by_sf.submit(sf_id)
+
     # -- HubSpot → pair ------------------------------------------------------------------------
 
     async def _from_hubspot(self, change: Change) -> None:
         hs_id = change.record_id
-        link = await self.io.links_by_hs.submit(hs_id)
+        link = await self._link_by_hs(hs_id)
         if link is None or link.salesforce_id is None:
             email = _email(change.values.get("email"))
             if not email:
                 self.summary.ineligible += 1  # R-ELIG-1: no email, no sync to Salesforce
                 return
             async with self.locks.hold(f"email:{email}"):
-                link = await self.io.links_by_hs.submit(hs_id)
+                link = await self._link_by_hs(hs_id)
                 if link is None or link.salesforce_id is None:
                     if link is not None and change.modified_ms <= link.hubspot_modified_ms:
                         return  # its Salesforce record was deleted, and it has not changed since
                     await self._link_new_hubspot(change, email, None if link is None else link.key)
                     return
         async with self.locks.hold(link.key):
-            link = await self.io.links_by_hs.submit(hs_id)
+            link = await self._link_by_hs(hs_id)
             if link is None or link.salesforce_id is None or link.salesforce_type is None:
                 return
             hs = self.values.hubspot_record(change.values, change.modified_ms)
@@ -146,7 +177,7 @@ class ContactActor:
         """The matched Salesforce record may still be linked to a HubSpot contact that was deleted
         (R-CON-4 leaves that link in place): a new contact with the email takes it over (SPEC §2's
         first match). One still live keeps it, and this contact gets a duplicate error instead."""
-        previous = await self.io.links_by_sf.submit(sf_id)
+        previous = await self._link_by_sf(sf_id)
         if previous is None or previous.hubspot_id in (None, hs_id):
             return
         async with self.locks.hold(previous.key):
@@ -195,13 +226,13 @@ class ContactActor:
 
     async def _from_salesforce(self, change: Change) -> None:
         sf_type, sf_id = change.object, change.record_id
-        link = await self.io.links_by_sf.submit(sf_id)
+        link = await self._link_by_sf(sf_id)
         if link is None:
             if self.settings.salesforce_to_hubspot == "do_nothing" or change.values.get("IsConverted"):
                 return  # a converted Lead is followed through its Contact
             email = _email(change.values.get("Email"))
             async with self.locks.hold(f"email:{email}" if email else f"salesforce:{sf_id}"):
-                link = await self.io.links_by_sf.submit(sf_id)
+                link = await self._link_by_sf(sf_id)
                 if link is None:
                     await self._link_new_salesforce(sf_type, change.values, email)
                     return
@@ -209,7 +240,7 @@ class ContactActor:
             await self._lead_converted(link, change)
             return
         async with self.locks.hold(link.key):
-            link = await self.io.links_by_sf.submit(sf_id)
+            link = await self._link_by_sf(sf_id)
             if link is None or link.hubspot_id is None:
                 return
             sf = change.values
@@ -270,7 +301,7 @@ class ContactActor:
         if not contact_id or "Contact" not in self.io.sf_by_id:
             return
         async with self.locks.hold(link.key):
-            current = await self.io.links_by_sf.submit(change.record_id)
+            current = await self._link_by_sf(change.record_id)
             if current is None or current.hubspot_id is None:
                 return
             contact = await self.io.sf_by_id["Contact"].submit(str(contact_id))
@@ -286,11 +317,11 @@ class ContactActor:
     async def _deleted_in_salesforce(self, change: Change) -> None:
         """R-CON-3: delete the HubSpot contact, or do nothing — either way the pair is unlinked, so
         a later HubSpot edit finds (or makes) a live Salesforce record instead of a dead one."""
-        link = await self.io.links_by_sf.submit(change.record_id)
+        link = await self._link_by_sf(change.record_id)
         if link is None:
             return
         async with self.locks.hold(link.key):
-            link = await self.io.links_by_sf.submit(change.record_id)
+            link = await self._link_by_sf(change.record_id)
             if link is not None:
                 await self._unlink_deleted(link)
 
@@ -330,7 +361,7 @@ class ContactActor:
             key=uuid.uuid4().hex, object="contacts", salesforce_type=sf_type, salesforce_id=str(sf["Id"])
         )
         if hs_obj is not None:
-            existing = await self.io.links_by_hs.submit(hs_obj.id)
+            existing = await self._link_by_hs(hs_obj.id)
             if existing is not None and existing.salesforce_id is not None:
                 # R-ID-3: another Salesforce record with this email feeds the contact.
                 await self._take_over(existing.key, sf_type, sf, hs_obj.id)
@@ -369,7 +400,7 @@ class ContactActor:
         field being unique) and the one it reaches after, so the older one never looks newer, and a
         redelivered old version is older than the linked record's. Called with the email's lock."""
         async with self.locks.hold(key):
-            link = await self.io.links_by_hs.submit(hs_id)
+            link = await self._link_by_hs(hs_id)
             if link is None or link.key != key or link.salesforce_id is None or link.salesforce_type is None:
                 return  # changed meanwhile: this record is a twin of a pair that has moved on
             linked = await self.io.sf_by_id[link.salesforce_type].submit(link.salesforce_id)

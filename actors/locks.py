@@ -36,6 +36,10 @@ class KeyedLocks:
     def __len__(self) -> int:
         return len(self._held)
 
+    def __contains__(self, key: str) -> bool:
+        """Whether someone holds ``key`` now."""
+        return key in self._held
+
 
 class _Hold:
     __slots__ = ("_key", "_locks")

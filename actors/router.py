@@ -9,6 +9,9 @@ An actor is a mailbox, not a task: a pool of worker tasks (at most ``max_actors`
 mailboxes in turn and drains each. Spawning a task per record cost about a tenth of the engine's
 CPU in a backfill; a worker instead stays for the next mailbox while any actor is alive, and
 retires when the router falls idle, so nothing outlives a pass and the task group can end.
+Workers are started one at a time, each as the previous one takes a mailbox with more waiting:
+a change handled without waiting (an echo) leaves its worker free for the next one, so a page of
+them needs one worker, and a page of changes that wait for the CRMs starts one per change.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ class Router:
         self._ready: deque[tuple[str, _Mailbox]] = deque()
         """Mailboxes with no worker yet, oldest first."""
         self._workers = 0
+        self._starting = 0
+        """Workers started that have not yet taken a mailbox."""
         self._waiting_workers: deque[anyio.Event] = deque()
         self._slot_free: anyio.Event | None = None
         self._idle = anyio.Event()
@@ -92,18 +97,23 @@ class Router:
             await box.space.wait()
 
     def _dispatch(self) -> None:
-        """A mailbox is ready: wake a waiting worker, or start one while under the actor limit."""
+        """A mailbox is ready: wake a waiting worker, or start one unless one is starting already
+        (it starts the next if it finds more than one mailbox ready) or the actor limit is reached."""
         if self._waiting_workers:
             self._waiting_workers.popleft().set()
-        elif self._workers < self._max_actors:
+        elif self._starting == 0 and self._workers < self._max_actors:
             self._workers += 1
+            self._starting += 1
             self._tg.start_soon(self._worker, name="router worker")
 
     async def _worker(self) -> None:
+        self._starting -= 1
         try:
             while True:
                 while self._ready:
                     key, box = self._ready.popleft()
+                    if self._ready:
+                        self._dispatch()  # someone for the next mailbox, should this one wait
                     await self._drain(key, box)
                 if not self._actors:
                     return  # idle: a pass is over (the next one starts workers again)

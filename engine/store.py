@@ -27,6 +27,7 @@ import msgspec
 
 from engine import failpoints
 from engine.errors import StateFileError
+from engine.link_cache import LinkCache
 from engine.migrations import migrate
 from engine.store_runs import NEXT_RUN_ID, RUN_SQL, SELECT_OPEN_RUNS, SELECT_RUNS, run_params, run_row
 from engine.store_schema import SCHEMA_VERSION
@@ -129,6 +130,8 @@ class StateStore:
         """Write transactions so far: with group commit, far fewer than ``commit`` calls."""
         self.schema_version = SCHEMA_VERSION
         """Below the current only for a file opened read-only (``crmsync health``), never migrated."""
+        self.links = LinkCache()
+        """The links committed lately (``engine/link_cache.py``): ``links_by_*`` look here first."""
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -200,20 +203,44 @@ class StateStore:
                 except BaseException:
                     await self._db.execute("ROLLBACK")
                     raise
+            self._cache_links(batch.ops)
         except sqlite3.Error as exc:
             batch.error = exc
         finally:
             batch.done.set()
 
+    def _cache_links(self, ops: Sequence[StoreOp]) -> None:
+        """The committed transaction's links, in its order, into the cache."""
+        for op in ops:
+            if isinstance(op, PutLink):
+                self.links.put(op.link)
+            elif isinstance(op, DeleteLink):
+                self.links.delete(op.key)
+
     # -- reads ---------------------------------------------------------------------------------
 
     async def links_by_hubspot(self, obj: str, ids: Sequence[str]) -> dict[str, Link]:
-        rows = await self._select_in("SELECT * FROM links WHERE object = ? AND hubspot_id IN", obj, ids)
-        return {link.hubspot_id: link for link in map(_link, rows) if link.hubspot_id is not None}
+        found = {i: link for i in ids if (link := self.links.by_hubspot(obj, i)) is not None}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            sql = "SELECT * FROM links WHERE object = ? AND hubspot_id IN"
+            rows = await self._select_in(sql, obj, missing)
+            # A commit may have landed while we read: the cache, filled as it commits, is newer.
+            for link in map(_link, rows):
+                if link.hubspot_id is not None:
+                    found[link.hubspot_id] = self.links.by_hubspot(obj, link.hubspot_id) or link
+        return found
 
     async def links_by_salesforce(self, obj: str, ids: Sequence[str]) -> dict[str, Link]:
-        rows = await self._select_in("SELECT * FROM links WHERE object = ? AND salesforce_id IN", obj, ids)
-        return {link.salesforce_id: link for link in map(_link, rows) if link.salesforce_id is not None}
+        found = {i: link for i in ids if (link := self.links.by_salesforce(obj, i)) is not None}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            sql = "SELECT * FROM links WHERE object = ? AND salesforce_id IN"
+            rows = await self._select_in(sql, obj, missing)
+            for link in map(_link, rows):
+                if link.salesforce_id is not None:
+                    found[link.salesforce_id] = self.links.by_salesforce(obj, link.salesforce_id) or link
+        return found
 
     async def count_links(self, obj: str) -> int:
         rows = await self._rows("SELECT count(*) FROM links WHERE object = ?", (obj,))
