@@ -172,6 +172,46 @@ def test_lookups_by_id_and_external_id(fresh_sf: SF) -> None:
     assert [r["Id"] for r in got] == [ids[0], ids[2]]
 
 
+def test_email_lookups_answer_like_a_scan(fresh_sf: SF) -> None:
+    """Email is indexed (not unique): after creates, email changes, a delete and a rolled-back
+    composite, ``Email =`` / ``IN`` answer exactly what a scan of the dump gives."""
+    sf, ep = fresh_sf
+    ids = _create_contacts(sf, 12)
+    sf.Contact.update(ids[1], {"Email": "Q0@Example.com"})  # a second holder of q0, other case
+    sf.Contact.update(ids[2], {"Email": "moved@example.com"})  # leaves q2
+    sf.Contact.update(ids[3], {"Email": None})
+    sf.Contact.delete(ids[4])
+    rolled_back = {
+        "allOrNone": True,
+        "compositeRequest": [
+            {"method": "PATCH", "url": f"/services/data/v59.0/sobjects/Contact/{ids[5]}",
+             "referenceId": "a", "body": {"Email": "q6@example.com"}},
+            {"method": "POST", "url": "/services/data/v59.0/sobjects/Contact",
+             "referenceId": "b", "body": {"LastName": "New", "Email": "q7@example.com"}},
+            {"method": "PATCH", "url": "/services/data/v59.0/sobjects/Contact/003000000000000AAA",
+             "referenceId": "c", "body": {"Email": "x@example.com"}},
+        ],
+    }  # fmt: skip
+    sf.restful("composite", method="POST", json=rolled_back)
+    dump = control(ep, "GET", "/__mock/dump/Contact").json()["records"]
+    emails = ["q0@example.com", "Q2@EXAMPLE.COM", "moved@example.com", "q4@example.com",
+              "q5@example.com", "q6@example.com", "q7@example.com", "nobody@example.com"]  # fmt: skip
+    for wanted in [[e] for e in emails] + [emails]:
+        folded = {e.casefold() for e in wanted}
+        for deleted in (False, True):
+            scan = [
+                r["Id"]
+                for r in dump
+                if str(r.get("Email") or "").casefold() in folded and (deleted or not r["IsDeleted"])
+            ]
+            in_list = ", ".join(f"'{e}'" for e in wanted)
+            soql = f"SELECT Id FROM Contact WHERE Email IN ({in_list})"
+            if len(wanted) == 1:
+                soql = f"SELECT Id FROM Contact WHERE Email = '{wanted[0]}'"
+            got = sf.query_all(soql, include_deleted=deleted)["records"]
+            assert [r["Id"] for r in got] == scan, (soql, deleted)
+
+
 def test_change_stream_queries_read_only_the_index_run_they_need() -> None:
     """White-box: the change-stream shapes hand the SOQL engine a page, not the table."""
     from mockcrm.config import MockConfig
@@ -185,7 +225,7 @@ def test_change_stream_queries_read_only_the_index_run_they_need() -> None:
     for i in range(1000):
         if i % 100 == 0:
             mock.clock.offset_s += 5
-        prepared = writes.prepare_create(mock.org, table, {"LastName": f"N{i}"})
+        prepared = writes.prepare_create(mock.org, table, {"LastName": f"N{i}", "Email": f"n{i}@example.com"})
         assert not isinstance(prepared, list)
         writes.commit(mock.org, prepared, mock.org.stamp())
     recs = sorted(table.records.values(), key=lambda r: (str(r["SystemModstamp"]), str(r["Id"])))
@@ -197,6 +237,7 @@ def test_change_stream_queries_read_only_the_index_run_they_need() -> None:
         "ORDER BY SystemModstamp ASC, Id ASC LIMIT 20": 20,
         f"WHERE SystemModstamp > {lit} AND LastName != 'x'": 1000 - 500,
         f"WHERE Id IN ('{last_id}', '{recs[0]['Id']}')": 2,
+        "WHERE Email IN ('n7@example.com', 'N8@example.com', 'none@example.com') AND LastName != 'x'": 2,
     }
     for where, most in shapes.items():
         got = list(candidates(table, parse_soql(f"SELECT Id FROM Contact {where}"), include_deleted=False))

@@ -69,6 +69,7 @@ def roll_back(entries: list[Undo], fields_by_rule: dict[str, dict[str, list[str]
                     del table.deleted_log[i]
                     break
         table.records[u.id15] = u.before
+        table.index_lookup(u.id15, current, u.before)
         _add_indexes(table, u.id15, u.before, rules)
         if u.stamp_ms is not None:
             table.touch(u.id15, u.stamp_ms)

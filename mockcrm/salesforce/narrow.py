@@ -5,7 +5,8 @@ superset of the matches, in any order, except where it truncates: that happens o
 WHERE is exactly a ``(SystemModstamp, Id)`` keyset condition and the ORDER BY is that same key, so
 the matches are precisely a run of the stamp index. Shapes served:
 
-- ``Id`` or a unique field ``= 'x'`` / ``IN (…)``, alone or ANDed: dictionary lookups;
+- ``Id``, a unique field or an indexed one (``Email``) ``= 'x'`` / ``IN (…)``, alone or ANDed:
+  dictionary lookups;
 - a lower bound on SystemModstamp (``>``, ``>=``, ``=``; through AND, and through OR when every
   branch has one): a bisect into the stamp index instead of a scan;
 - ``WHERE SystemModstamp > X`` or the keyset form
@@ -104,7 +105,7 @@ def _keyed(table: Table, where: Any) -> list[Record] | None:
     """Records picked by ``Id``/unique-field ``=`` or ``IN`` in the WHERE (alone or ANDed)."""
     for term in _items(where, "AND") or [where]:
         fd = table.sobject.get(_field(term)) if _field(term) else None
-        if fd is None or not (fd.type == "id" or fd.name in table.unique):
+        if fd is None or not (fd.type == "id" or fd.name in table.unique or fd.name in table.lookup):
             continue
         if getattr(term, "op", None) == "=":
             literals = [term.value]
@@ -117,11 +118,17 @@ def _keyed(table: Table, where: Any) -> list[Record] | None:
         found: dict[str, Record] = {}
         for lit in literals:
             value = str(lit.value)
-            k = key15(value) if fd.type == "id" else table.find_unique(fd.name, value)
-            rec = table.get(k) if k is not None else None
-            if rec is not None:
-                found[str(rec["Id"])] = rec
-        return list(found.values())
+            if fd.name in table.lookup:
+                keys: Iterable[str] = table.find_lookup(fd.name, value) or ()
+            else:
+                k = key15(value) if fd.type == "id" else table.find_unique(fd.name, value)
+                keys = () if k is None else (k,)
+            for k in keys:
+                rec = table.get(k)
+                if rec is not None:
+                    found[k] = rec
+        # Ids sort in creation order (mockcrm.salesforce.ids): the order a scan of the table gives.
+        return [found[k] for k in sorted(found)]
     return None
 
 

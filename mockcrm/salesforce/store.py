@@ -6,6 +6,10 @@ Records are ``dict[str, object]`` with canonical field names and JSON-ready valu
 change-stream query ``WHERE SystemModstamp > X ORDER BY SystemModstamp, Id`` start at X instead of
 scanning everything; entries go stale when a record changes again and are skipped (lazy deletion),
 then compacted away when they outnumber the live ones.
+
+``lookup`` indexes the non-unique fields Salesforce itself indexes and integrations match on
+(``Email``): casefolded value → ids. It may hold more than the matches (a rolled-back create, a
+deleted record), never fewer, so a query narrowed by it still filters what it gets.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Iterator
 from mockcrm.salesforce.schema import SObjectDef
 
 Record = dict[str, object]
+LOOKUP_FIELDS = ("Email",)
+"""Standard indexed fields of Contact, Lead and User that are not unique."""
 
 
 def unique_key(value: object) -> str:
@@ -32,6 +38,9 @@ class Table:
         """Every id15 in insertion order, for picking a random record in O(1)."""
         self.live = 0
         self.unique: dict[str, dict[str, str]] = {f: {} for f in sobject.external_id_fields()}
+        self.lookup: dict[str, dict[str, set[str]]] = {
+            f: {} for f in LOOKUP_FIELDS if f in sobject.fields and f not in self.unique
+        }
         self.stamp_of: dict[str, int] = {}
         self._stamps: list[tuple[int, str]] = []
         self.deleted_log: list[tuple[int, str]] = []
@@ -56,6 +65,11 @@ class Table:
         index = self.unique.get(field)
         return None if index is None else index.get(unique_key(value))
 
+    def find_lookup(self, field: str, value: str) -> set[str] | None:
+        """Ids that may hold ``value`` in the indexed ``field`` (None: the field is not indexed)."""
+        index = self.lookup.get(field)
+        return None if index is None else index.get(value.casefold(), set())
+
     def insert(self, id15: str, record: Record, stamp_ms: int) -> None:
         self.records[id15] = record
         self.keys.append(id15)
@@ -64,7 +78,22 @@ class Table:
             v = record.get(f)
             if v is not None:
                 index[unique_key(v)] = id15
+        self.index_lookup(id15, None, record)
         self._stamp(id15, stamp_ms)
+
+    def index_lookup(self, id15: str, old: Record | None, new: Record) -> None:
+        """Move ``id15`` in the lookup indexes from ``old``'s values to ``new``'s."""
+        for f, index in self.lookup.items():
+            before = _lookup_key(old.get(f)) if old is not None else None
+            after = _lookup_key(new.get(f))
+            if before == after:
+                continue
+            if before is not None and (ids := index.get(before)) is not None:
+                ids.discard(id15)
+                if not ids:
+                    del index[before]
+            if after is not None:
+                index.setdefault(after, set()).add(id15)
 
     def reindex_unique(self, id15: str, old: Record, new_values: Record) -> None:
         """Move unique-index entries of changed unique fields; call before applying the change."""
@@ -132,8 +161,15 @@ class Table:
         self.live = 0
         for index in self.unique.values():
             index.clear()
+        for lookup in self.lookup.values():
+            lookup.clear()
         self.stamp_of.clear()
         self._stamps.clear()
         self.deleted_log.clear()
         for entries in self.dup_index.values():
             entries.clear()
+
+
+def _lookup_key(value: object) -> str | None:
+    # As SOQL compares text (soql_values._text_key): casefolded, '' is null.
+    return value.casefold() if type(value) is str and value else None

@@ -191,6 +191,7 @@ def commit(org: Org, p: Prepared, stamp: tuple[int, str]) -> str:
     if org.journal is not None:
         org.journal.append(Undo(table, id15, old, table.stamp_of.get(id15)))
     table.reindex_unique(id15, old, p.changed)
+    table.index_lookup(id15, old, rec)
     index_duplicates(org, table, id15, old, rec)
     # The prepared record replaces the stored one: the old dict is never mutated, so the undo
     # journal can keep it as it is instead of copying it.
