@@ -25,6 +25,7 @@ import anyio
 import msgspec
 
 from benchmarks.options import Regime
+from benchmarks.profiling import Profiler
 from mockcrm.config import MockEndpoints
 
 System = Literal["hubspot", "salesforce"]
@@ -100,9 +101,11 @@ def proc_cpu_seconds(pid: int) -> float:
 class Mocks:
     """``crmsync mock`` in a subprocess, and an aiohttp client for its control plane."""
 
-    def __init__(self, regime: Regime) -> None:
+    def __init__(self, regime: Regime, profiler: Profiler | None = None) -> None:
         self.regime = regime
         self.limits = Limits.of(regime)
+        self.profiler = profiler
+        """With ``--profile``: every measured engine run against these mocks is profiled."""
         self._proc: subprocess.Popen[str] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.ep: MockEndpoints | None = None
@@ -205,8 +208,10 @@ class Mocks:
         data: list[dict[str, Any]] = await self.control("hubspot", "GET", "dump/contacts")
         return data
 
-    async def salesforce_contacts(self) -> list[dict[str, Any]]:
-        data = await self.control("salesforce", "GET", "dump/Contact")
+    async def salesforce_contacts(self, fields: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Every Contact (deleted ones too), whole or only ``fields`` (and Id)."""
+        query = f"?fields={','.join(fields)}" if fields else ""
+        data = await self.control("salesforce", "GET", "dump/Contact" + query)
         records: list[dict[str, Any]] = data["records"]
         return records
 
@@ -255,10 +260,11 @@ class Engine:
         env.update(self.tuning)
         return env
 
-    def start(self, *args: str) -> subprocess.Popen[str]:
+    def start(self, *args: str, profile: str | None = None) -> subprocess.Popen[str]:
+        """``crmsync run ARGS``; a measured run names its ``profile`` (profiled with ``--profile``)."""
         log = open(self.state_dir / "engine.log", "a")  # noqa: SIM115 - the child holds it; closed in wait()
         try:
-            return subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "engine.cli", "run", *args],
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -267,6 +273,12 @@ class Engine:
             )
         finally:
             log.close()
+        profiler = self.mocks.profiler
+        if profile is not None and profiler is not None:
+            tuning = self.tuning.items()
+            knobs = "".join(f"-{k.removeprefix('CRMSYNC_').lower()}{v}" for k, v in sorted(tuning))
+            profiler.attach(proc.pid, f"{profile}-{self.mocks.regime}{knobs}")
+        return proc
 
     async def wait(self, proc: subprocess.Popen[str], timeout_s: float) -> EngineRun:
         """Reap ``proc`` with ``os.wait4`` (its own rusage); SIGKILL it after ``timeout_s``."""
@@ -281,6 +293,8 @@ class Engine:
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.stdout is not None:
             proc.stdout.close()
+        if self.mocks.profiler is not None:
+            await anyio.to_thread.run_sync(self.mocks.profiler.finish, proc.pid)
         tail = (self.state_dir / "engine.log").read_text(errors="replace")[-2000:]
         return EngineRun(
             exit_code=proc.returncode,
@@ -290,9 +304,11 @@ class Engine:
             stderr_tail=tail,
         )
 
-    async def until_idle(self, *, backfill: bool, timeout_s: float = 3600) -> EngineRun:
+    async def until_idle(
+        self, *, backfill: bool, timeout_s: float = 3600, profile: str | None = None
+    ) -> EngineRun:
         args = ["--until-idle"] + (["--backfill"] if backfill else [])
-        run = await self.wait(self.start(*args), timeout_s)
+        run = await self.wait(self.start(*args, profile=profile), timeout_s)
         if run.exit_code != 0:
             raise RuntimeError(f"crmsync run {' '.join(args)} exited {run.exit_code}: {run.stderr_tail}")
         return run

@@ -1,20 +1,18 @@
 """The initial workload: N contact pairs, a third HubSpot-only, a third Salesforce-only, and a third on
 both sides under one email with a differing job title (HubSpot's is newer).
 
-HubSpot-only and Salesforce-only people come from the mocks' seeders (control plane: no API calls,
-and Salesforce's are another user's records, as a real org's would be). The shared third is created
-in HubSpot through the batch API from the Salesforce contacts' emails; under real limits those calls
-obey the burst window (a 429 waits), and the window is left to clear before anything is measured.
+Everything is seeded through the mocks' control plane (no API calls, no rate limit, so nothing is
+left in a burst window for the engine to meet; Salesforce's records are another user's, as a real
+org's would be): HubSpot-only and Salesforce-only people from the seeders, and the shared third's
+HubSpot side as explicit records made from the Salesforce contacts' emails. A million pairs seed in
+a few minutes.
 """
 
 from __future__ import annotations
 
-import anyio
 import msgspec
 
 from benchmarks.harness import Mocks
-
-HS_PATH = "/crm/v3/objects/contacts"
 
 
 class Mix(msgspec.Struct, kw_only=True):
@@ -45,28 +43,11 @@ async def seed_pairs(mocks: Mocks, pairs: int, seed: int = 1) -> Mix:
     await mocks.control(
         "salesforce", "POST", "seed", {"sobject": "Contact", "count": sf_only + linked, "seed": seed + 1}
     )
-    contacts = (await mocks.salesforce_contacts())[sf_only:]
-    auth = {"Authorization": f"Bearer {mocks.endpoints.hubspot_token}"}
-    limited, calls = False, 0
-    for i in range(0, len(contacts), 100):
-        inputs = [
-            {"properties": {"email": c["Email"], "lastname": c["LastName"], "jobtitle": "Title from HubSpot"}}
-            for c in contacts[i : i + 100]
+    if linked:
+        contacts = (await mocks.salesforce_contacts(fields=("Email", "LastName")))[sf_only:]
+        records = [
+            {"email": str(c["Email"]), "lastname": str(c["LastName"]), "jobtitle": "Title from HubSpot"}
+            for c in contacts
         ]
-        while True:
-            status, body = await mocks.request(
-                "hubspot", "POST", HS_PATH + "/batch/create", {"inputs": inputs}, auth
-            )
-            calls += 1
-            if status != 429:
-                break
-            limited = True
-            await anyio.sleep(1)
-        if status not in (200, 201):
-            raise RuntimeError(f"seeding HubSpot: {status} {body}")
-    burst = mocks.limits.hubspot_burst_per_10s
-    if burst and (limited or calls > burst // 20):
-        # Let the ten-second window forget the seeding calls. A handful would at worst cost the
-        # engine a 429, which it waits out as it would in production: not worth ten seconds.
-        await anyio.sleep(10.5)
+        await mocks.control("hubspot", "POST", "seed", {"object_type": "contacts", "records": records})
     return Mix(pairs=pairs, hubspot_only=hs_only, salesforce_only=sf_only, linked=linked)

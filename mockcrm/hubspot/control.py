@@ -49,8 +49,11 @@ def _edit(fake: FakeData, mock: HubSpotMock, otype: ObjectTypeDef) -> dict[str, 
 
 class SeedRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     object_type: str
-    count: int
+    count: int = 0
     seed: int | None = None
+    records: list[dict[str, str]] | None = None
+    """These exact records (properties) instead of ``count`` generated ones: e.g. the counterparts
+    of another system's seeded people, made without an API call each."""
 
 
 class PortalTarget:
@@ -110,8 +113,16 @@ def add_control_routes(app: web.Application, mock: HubSpotMock) -> None:
         except msgspec.DecodeError as exc:
             return _json({"error": f"invalid seed request: {exc}"}, 400)
         otype = mock.portal.schema.find(body.object_type)
-        if otype is None or not 0 <= body.count <= SEED_MAX:
+        if otype is None or not 0 <= body.count <= SEED_MAX or len(body.records or ()) > SEED_MAX:
             return _json({"error": f"unknown object type {body.object_type!r} or count out of range"}, 400)
+        if body.records is not None:
+            made: list[str] = []
+            for props in body.records:
+                try:
+                    made.append(str(mock.portal.create_checked(otype, props).id))
+                except HubSpotError as exc:
+                    return _json({"error": f"record {len(made)}: {exc.message}", "ids": made}, 400)
+            return _json({"object_type": otype.name, "created": len(made), "ids": made})
         # Each seed call after the first gets its own email tag, so seeding twice with one seed
         # adds records instead of colliding on the unique contact emails.
         tag = f"r{mock.seed_calls}" if mock.seed_calls else ""
