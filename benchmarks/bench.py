@@ -18,6 +18,7 @@ import msgspec
 from benchmarks.baseline import BaselineResult, available, run_baseline
 from benchmarks.harness import Mocks, machine_info, temp_dir
 from benchmarks.options import BenchOptions, Regime, options
+from benchmarks.profiling import Profiler
 from benchmarks.report import print_report
 from benchmarks.scenario_idle import IdleResult, run_idle
 from benchmarks.scenario_initial import InitialResult, run_initial
@@ -60,8 +61,9 @@ async def run_bench(opts: BenchOptions) -> BenchReport:
         started=datetime.now(UTC).isoformat(timespec="seconds"), machine=machine_info(), options=opts
     )
     wanted = set(opts.scenarios)
+    profiler = Profiler(Path(opts.profile_dir), opts.profile_format) if opts.profile_dir else None
     for regime in opts.regimes:
-        async with Mocks(regime) as mocks:
+        async with Mocks(regime, profiler) as mocks:
             initial = baseline = None
             if "initial" in wanted:
                 with temp_dir() as tmp:
@@ -119,6 +121,12 @@ async def run_bench(opts: BenchOptions) -> BenchReport:
                         poll_interval_s=opts.poll_interval_s,
                     )
                 )
+    if profiler is not None:
+        report.notes.extend(profiler.notes)
+        if profiler.files:
+            report.notes.append(
+                f"profiles ({opts.profile_format}): " + ", ".join(str(f) for f in profiler.files)
+            )
     if report.baseline and len(report.baseline) and any(b.records < opts.records for b in report.baseline):
         report.notes.append(
             f"the baseline ran on {report.baseline[0].records} of the {opts.records} pairs (one record at a "

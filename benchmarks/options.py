@@ -10,6 +10,7 @@ import msgspec
 
 SCENARIOS = ("initial", "baseline", "steady", "idle", "sweep")
 Regime = Literal["real", "lifted"]
+ProfileFormat = Literal["speedscope", "flamegraph", "raw"]
 
 
 class BenchOptions(msgspec.Struct, kw_only=True):
@@ -24,6 +25,8 @@ class BenchOptions(msgspec.Struct, kw_only=True):
     baseline_records: int
     sweep_records: int
     sweep_duration_s: float
+    profile_dir: str | None = None
+    profile_format: ProfileFormat = "speedscope"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,6 +48,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep-records", type=int, default=2000, help="sweep: pairs per point (default 2000)")
     p.add_argument("--sweep-duration", type=float, default=10.0, help="sweep: steady seconds per point")
     p.add_argument("--plot", default=None, help="sweep PNG (default: next to --out, or bench-sweep.png)")
+    p.add_argument("--profile", default=None, metavar="DIR",
+                   help="write a py-spy profile of every measured engine run into DIR (needs py-spy, "
+                        "in the bench extra, and ptrace rights)")  # fmt: skip
+    p.add_argument("--profile-format", choices=("speedscope", "flamegraph", "raw"), default="speedscope",
+                   help="speedscope JSON (default; open at speedscope.app), flamegraph SVG, or "
+                        "py-spy's raw collapsed stacks")  # fmt: skip
 
 
 def options(args: argparse.Namespace) -> BenchOptions:
@@ -73,4 +82,6 @@ def options(args: argparse.Namespace) -> BenchOptions:
         baseline_records=max(3, args.baseline_records),
         sweep_records=args.sweep_records,
         sweep_duration_s=args.sweep_duration,
+        profile_dir=args.profile,
+        profile_format=args.profile_format,
     )

@@ -51,7 +51,7 @@ async def run_idle(
     settings = {"CRMSYNC_POLL_INTERVAL_S": str(poll_interval_s), **(tuning or {})}
     engine = Engine(mocks, state_dir, settings)
     await engine.until_idle(backfill=True)  # a new state file: no need for a first empty run
-    proc = engine.start()
+    proc = engine.start(profile=f"idle-{records}")
     try:
         await wait_until_quiet(mocks, 2 * poll_interval_s + 1, 120)  # past start-up and first polls
         before = await mocks.calls()

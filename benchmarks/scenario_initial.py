@@ -71,7 +71,7 @@ async def run_initial(
     before = await mocks.calls()
     mock_cpu0 = mocks.cpu_seconds()
     t0 = time.perf_counter()
-    run = await engine.until_idle(backfill=True)
+    run = await engine.until_idle(backfill=True, profile=f"initial-{records}")
     seconds = time.perf_counter() - t0
     mock_cpu = mocks.cpu_seconds() - mock_cpu0
     calls: Calls = (await mocks.calls()) - before

@@ -85,7 +85,7 @@ async def run_steady(
     settings = {"CRMSYNC_POLL_INTERVAL_S": str(poll_interval_s), **(tuning or {})}
     engine = Engine(mocks, state_dir, settings)
     await engine.until_idle(backfill=True)  # a new state file: no need for a first empty run
-    proc = engine.start()
+    proc = engine.start(profile=f"steady-{records}-{rate_per_s:g}per_s")
     try:
         quiet = 2 * poll_interval_s + 1
         await wait_until_quiet(mocks, quiet, 60)  # started, first polls done

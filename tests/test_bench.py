@@ -28,16 +28,18 @@ RECORDS = 120
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One lifted-limits run of initial (with its baseline), steady and idle, as a user would run it."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
+    profiles = out.parent / "profiles"
     cmd = [
         sys.executable, "-m", "engine.cli", "bench", "--scenario", "initial,steady,idle",
         "--limits", "lifted", "--records", str(RECORDS), "--baseline-records", "30",
         "--rate", "20", "--duration", "3", "--idle-seconds", "3", "--idle-poll-interval", "1",
-        "--out", str(out),
+        "--out", str(out), "--profile", str(profiles), "--profile-format", "raw",
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "initial sync" in done.stdout and "steady" in done.stdout and "idle" in done.stdout
     data: dict[str, Any] = json.loads(out.read_text())
+    data["profiles_dir"] = str(profiles)
     return data
 
 
@@ -109,6 +111,18 @@ def test_idle_polls_and_never_writes(report: dict[str, Any]) -> None:
     assert i["calls_hubspot"] > 0 and i["calls_salesforce"] > 0  # it kept polling both
     per_hour = (i["calls_hubspot"] + i["calls_salesforce"]) * 3600 / i["measured_s"]
     assert i["calls_per_hour"] == pytest.approx(per_hour, rel=0.05)
+
+
+def test_every_measured_engine_run_is_profiled(report: dict[str, Any]) -> None:
+    """``--profile``: one py-spy profile per measured run (not the set-up runs), of the engine."""
+    refused = [n for n in report["notes"] if n.startswith("--profile")]
+    if refused:
+        pytest.skip(f"py-spy cannot profile here: {refused[0]}")
+    files = sorted(Path(report["profiles_dir"]).iterdir())
+    assert [f.name.split("-")[1] for f in files] == ["initial", "steady", "idle"]
+    for f, loop in zip(files, ("run_until_idle", "run_forever", "run_forever"), strict=True):
+        stacks = f.read_text()
+        assert loop in stacks and "engine/cli.py" in stacks, f.name  # the engine's, not the bench's
 
 
 def test_report_has_the_machine(report: dict[str, Any]) -> None:
