@@ -10,6 +10,15 @@ things make that harder than "remember the newest timestamp":
   before the cursor and delivers what it has not delivered before;
 - changes are handled concurrently and finish out of order — so the cursor advances only to the
   *low watermark*: the newest change such that it and every change before it are done.
+
+The look-back need not re-read what can no longer change: a record stamped ``s`` is visible by the
+CRM's time ``s + overlap_ms``, so once a complete pass has started at a CRM time ``T`` everything
+stamped up to ``T - overlap_ms`` (the *settled* mark) has been read. The CRM's time is bounded from
+below by its own stamps: a page that arrives ``d`` seconds ago holding stamp ``m`` says the CRM's
+clock reads at least ``m + d`` now (its clock may be skewed against ours; only its rate is assumed
+to be ours, give or take far less than the overlap). A look-back starts at the settled mark when
+that is later than ``cursor - overlap_ms``: an idle stream's look-back window empties once it has
+been settled, and an idle poll costs one read per stream.
 """
 
 from __future__ import annotations
@@ -76,6 +85,10 @@ class Ticket:
 Deliver = Callable[[Change, Ticket], Awaitable[None]]
 
 
+def _ms(monotonic_s: float) -> int:
+    return math.floor(monotonic_s * 1000)
+
+
 def _version(change: Change) -> tuple[int, int]:
     return change.modified_ms, hash(msgspec.json.encode(change.values))
 
@@ -103,6 +116,9 @@ class ChangeStream:
         self._recent: dict[str, tuple[int, int]] = {}
         self.delivered = 0
         self._looked_back_at = -math.inf
+        # max(stamp - arrival) over every page: the CRM's clock reads at least monotonic_ms() + this.
+        self._crm_ahead_ms: int | None = None
+        self._settled_ms: int | None = None
         self._lookback_interval_s = overlap_ms / 2000 if lookback_interval_s is None else lookback_interval_s
 
     async def load(self, initial_ms: int) -> None:
@@ -118,18 +134,24 @@ class ChangeStream:
         """Backfill: deliver every existing record once (the floor drops to zero), then carry on."""
         self.cursor = Cursor(ts_ms=0, last_id="", floor_ms=0)
         self._looked_back_at = -math.inf
+        self._settled_ms = None
 
     async def poll(self, deliver: Deliver) -> int:
         """One pass over everything modified since the cursor (minus the overlap); returns how many
         changes were delivered. ``deliver`` may block (bounded mailboxes): that is back-pressure."""
         now = time.monotonic()
+        settled = -1 if self._settled_ms is None else self._settled_ms
         if now - self._looked_back_at >= self._lookback_interval_s:
             # Re-reading the look-back window on every poll would multiply the calls of a busy
             # stream; every overlap/2 still catches any late-visible record well inside the window.
-            since = max(0, self.cursor.ts_ms - self._overlap_ms)
+            # What is settled is not read again (an idle stream's window empties that way).
+            since = max(0, self.cursor.ts_ms - self._overlap_ms, min(settled, self.cursor.ts_ms))
             self._looked_back_at = now
         else:
             since = self.cursor.ts_ms
+        # This pass reads on from what is settled (or from the bottom of the window): if it completes,
+        # what it started after is settled too.
+        extends = since <= max(settled, self.cursor.ts_ms - self._overlap_ms, 0)
         token: str | None = None
         count = 0
         for ticket in [t for t in self._in_flight if t.failed]:
@@ -138,6 +160,8 @@ class ChangeStream:
             await deliver(ticket.change, ticket)
         while True:
             changes, token = await self._source.page(since, token)
+            if changes:
+                self._saw(max(c.modified_ms for c in changes))
             for change in changes:
                 if self._seen(change):
                     continue
@@ -151,9 +175,17 @@ class ChangeStream:
             self._advance()
             if token is None:
                 break
+        if extends and self._crm_ahead_ms is not None:
+            self._settled_ms = max(settled, _ms(now) + self._crm_ahead_ms - self._overlap_ms)
         self.delivered += count
         self._forget_old()
         return count
+
+    def _saw(self, stamp_ms: int) -> None:
+        """A page just arrived holding ``stamp_ms``: the CRM's clock read at least that when it sent it."""
+        ahead = stamp_ms - _ms(time.monotonic()) - 1
+        if self._crm_ahead_ms is None or ahead > self._crm_ahead_ms:
+            self._crm_ahead_ms = ahead
 
     def _seen(self, change: Change) -> bool:
         if change.modified_ms <= self.cursor.floor_ms:

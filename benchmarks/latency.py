@@ -13,6 +13,12 @@ kinds the stamps attribute without doubt:
 - ``update hubspot→salesforce``: a pair that existed before the start whose Salesforce side was last
   written by the engine after HubSpot's last change: ``LastModifiedDate`` − HubSpot ``updatedAt``.
 
+A create whose pair had an earlier counterpart (deleted or archived since, then made again by the
+engine on a later edit, e.g. a HubSpot contact edited after the generator deleted its Salesforce
+record) is no sample: the edit that caused it is not stamped anywhere the dumps keep, and measuring
+from the record's creation would count the seconds between its first sync and the delete as
+latency. Those are counted apart (``recreated``).
+
 Updates from Salesforce to HubSpot are not measured: HubSpot keeps no last modifier, so a later
 HubSpot edit of an unmapped property could not be told from the engine's write. Salesforce stamps
 whole seconds (``SystemModstamp`` resolution); a stamp is read as the middle of its second, which
@@ -44,6 +50,9 @@ class Latency(msgspec.Struct, kw_only=True):
     unsynced_creates: dict[str, int]
     """Records the generators created after the start, still alive, with no counterpart at the
     end: a backlog the engine had not worked off (so missing from the percentiles)."""
+    recreated: dict[str, int] = {}
+    """Creates left out of the samples: the pair's first counterpart was deleted and this one made
+    again later (from an edit made after that delete, whose time the dumps do not keep)."""
     salesforce_stamp_resolution_ms: int = SF_RESOLUTION_MS
 
 
@@ -91,6 +100,16 @@ def latencies(
         "create salesforce→hubspot": [],
         "update hubspot→salesforce": [],
     }
+    # Every counterpart ever made, deleted and archived ones included: the earliest is the first.
+    first_sf: dict[str, int] = {}
+    for made in salesforce:
+        if hs_id := str(made.get(external_id_field) or ""):
+            first_sf[hs_id] = min(first_sf.get(hs_id, 1 << 62), to_ms(made["CreatedDate"]))
+    first_hs: dict[str, int] = {}
+    for contact in hubspot:
+        if sf_id := str(contact.get("properties", {}).get("salesforcecontactid") or "")[:15]:
+            first_hs[sf_id] = min(first_hs.get(sf_id, 1 << 62), to_ms(contact["createdAt"]))
+    recreated = {"create hubspot→salesforce": 0, "create salesforce→hubspot": 0}
     for s in sf_by_id.values():
         h = hs_by_id.get(str(s.get(external_id_field) or ""))
         if h is None:
@@ -98,9 +117,15 @@ def latencies(
         hs_created, hs_updated = to_ms(h["createdAt"]), to_ms(h["updatedAt"])
         sf_created, sf_modified = _sf_ms(s["CreatedDate"]), _sf_ms(s["LastModifiedDate"])
         if s["CreatedById"] != other_user and hs_created >= start_ms:
-            kinds["create hubspot→salesforce"].append(max(0, sf_created - hs_created) / 1000)
+            if first_sf[str(h["id"])] < to_ms(s["CreatedDate"]):
+                recreated["create hubspot→salesforce"] += 1
+            else:
+                kinds["create hubspot→salesforce"].append(max(0, sf_created - hs_created) / 1000)
         elif s["CreatedById"] == other_user and sf_created >= start_ms and hs_created >= sf_created - 1000:
-            kinds["create salesforce→hubspot"].append(max(0, hs_created - sf_created) / 1000)
+            if first_hs.get(str(s["Id"])[:15], hs_created) < hs_created:
+                recreated["create salesforce→hubspot"] += 1
+            else:
+                kinds["create salesforce→hubspot"].append(max(0, hs_created - sf_created) / 1000)
         elif (
             hs_created < start_ms
             and sf_created < start_ms
@@ -114,6 +139,7 @@ def latencies(
         all=percentiles(every),
         by_kind={k: percentiles(v) for k, v in kinds.items()},
         unsynced_creates=_unsynced(hubspot, salesforce, start_ms, other_user, external_id_field),
+        recreated=recreated,
     )
 
 

@@ -259,11 +259,8 @@ async def run_until_idle(engine: Engine, *, backfill: bool = False, retry_passes
         router = _router(tg, engine, setbacks)
         failing_passes = 0
         while True:
-            try:
-                found = await _poll_all(engine.streams, router)
-            except RETRYABLE as exc:  # reading a page failed: the next pass starts from the cursor again
-                setbacks(exc)
-                found = 1
+            # A page that failed to read counts as found: the next pass starts from the cursor again.
+            found = await _poll_all(engine.streams, router, setbacks)
             await router.wait_idle()
             await _checkpoint(engine.streams)
             if setbacks.exhausted is not None:
@@ -292,28 +289,44 @@ async def run_forever(
     engine: Engine, *, backfill: bool = False, clock: Callable[[], float] = time.time
 ) -> None:
     """Poll every ``poll_interval_s`` until cancelled. An exhausted allotment pauses polling until
-    its window has room again (then it resumes by itself); failed changes are retried each poll."""
+    its window has room again (then it resumes by itself); failed changes are retried each poll.
+
+    Each CRM's streams are polled by a loop of their own: a long pass over one CRM (a burst of
+    changes, its readers held back by full mailboxes) no longer keeps the other CRM's changes
+    unread until it ends. Within a CRM the streams keep their order (a Salesforce record's last
+    edit is read before its deletion in the same pass)."""
     setbacks = _Setbacks()
     if backfill:
         _rewind(engine.streams)
     interval = engine.settings.tuning.poll_interval_s
     async with anyio.create_task_group() as tg:
         router = _router(tg, engine, setbacks)
-        while True:
-            if setbacks.exhausted is not None:
-                wait = setbacks.exhausted.resume_at - clock()
-                if wait > 0:
-                    logger.warning("paused: {}", setbacks.exhausted)
-                    await anyio.sleep(min(wait, 60.0))  # look again at least every minute
-                    continue
-                setbacks.exhausted = None
-                logger.info("resumed")
-            try:
-                await _poll_all(engine.streams, router)
-            except RETRYABLE as exc:
-                setbacks(exc)
-            await _checkpoint(engine.streams)
-            await anyio.sleep(interval)
+        for group in _by_system(engine.streams):
+            tg.start_soon(_poll_forever, group, router, setbacks, interval, clock)
+
+
+async def _poll_forever(
+    streams: Sequence[ChangeStream],
+    router: Router,
+    setbacks: _Setbacks,
+    interval: float,
+    clock: Callable[[], float],
+) -> None:
+    while True:
+        if setbacks.exhausted is not None:
+            wait = setbacks.exhausted.resume_at - clock()
+            if wait > 0:
+                logger.warning("paused: {}", setbacks.exhausted)
+                await anyio.sleep(min(wait, 60.0))  # look again at least every minute
+                continue
+            setbacks.exhausted = None
+            logger.info("resumed")
+        try:
+            await _poll_each(streams, router)
+        except RETRYABLE as exc:
+            setbacks(exc)
+        await _checkpoint(streams)
+        await anyio.sleep(interval)
 
 
 def _router(tg: TaskGroup, engine: Engine, setbacks: _Setbacks) -> Router:
@@ -338,7 +351,34 @@ async def _checkpoint(streams: Sequence[ChangeStream]) -> None:
             await stream.checkpoint()
 
 
-async def _poll_all(streams: Sequence[ChangeStream], router: Router) -> int:
+def _by_system(streams: Sequence[ChangeStream]) -> list[list[ChangeStream]]:
+    """The streams of each CRM, in their given order."""
+    groups: dict[str, list[ChangeStream]] = {}
+    for stream in streams:
+        groups.setdefault(stream.name.partition(":")[0], []).append(stream)
+    return list(groups.values())
+
+
+async def _poll_all(streams: Sequence[ChangeStream], router: Router, setbacks: _Setbacks) -> int:
+    """One pass over every stream, each CRM's at once (see ``run_forever``); a CRM whose pass failed
+    counts as one change found, so that the caller polls again."""
+    found: list[int] = []  # appended once each has finished (``x += await ...`` would lose one)
+
+    async def poll_group(group: Sequence[ChangeStream]) -> None:
+        try:
+            n = await _poll_each(group, router)
+        except RETRYABLE as exc:
+            setbacks(exc)
+            n = 1
+        found.append(n)
+
+    async with anyio.create_task_group() as tg:
+        for group in _by_system(streams):
+            tg.start_soon(poll_group, group)
+    return sum(found)
+
+
+async def _poll_each(streams: Sequence[ChangeStream], router: Router) -> int:
     async def deliver(change: Change, ticket: Ticket) -> None:
         await router.route(f"{change.system}:{change.record_id}", change, ticket)
 

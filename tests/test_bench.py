@@ -217,6 +217,31 @@ def test_latency_samples_from_stamps() -> None:
     assert (p.p50_s, p.p95_s, p.p99_s, p.max_s) == (50, 95, 99, 100)
 
 
+def test_a_pair_made_again_after_a_delete_is_no_create_sample() -> None:
+    """HubSpot 1's first Contact (a) was deleted; an edit at 40 made the engine create b: measuring
+    b from HubSpot 1's creation would count 28 s of a pair that was in sync meanwhile."""
+    start = to_ms("2026-01-01T00:00:10.000Z")
+    hs: list[dict[str, Any]] = [
+        {"id": "1", "createdAt": "2026-01-01T00:00:11.200Z", "updatedAt": "2026-01-01T00:00:40.000Z"},
+        # Made from generated Contact c, archived by the generator, made again from c's next edit.
+        {"id": "2", "createdAt": "2026-01-01T00:00:13.000Z", "updatedAt": "2026-01-01T00:00:13.000Z",
+         "archived": True, "properties": {"salesforcecontactid": "c"}},
+        {"id": "3", "createdAt": "2026-01-01T00:00:45.000Z", "updatedAt": "2026-01-01T00:00:45.000Z",
+         "properties": {"salesforcecontactid": "c"}},
+    ]  # fmt: skip
+    deleted = {**_sf("a", "12", "30", "api", "gen", "1"), "IsDeleted": True}
+    sf = [deleted, _sf("b", "41", "41", "api", "api", "1"), _sf("c", "12", "44", "gen", "gen", "3")]
+    lat = latencies(hs, sf, start_ms=start, other_user="gen")
+    assert lat.all.samples == 0
+    assert lat.recreated == {"create hubspot→salesforce": 1, "create salesforce→hubspot": 1}
+    assert lat.unsynced_creates == {"hubspot→salesforce": 0, "salesforce→hubspot": 0}
+    # Without the deleted first counterpart, b is a sample (of 29.8 s).
+    assert (
+        latencies(hs, sf[1:], start_ms=start, other_user="gen").by_kind["create hubspot→salesforce"].samples
+        == 1
+    )
+
+
 def _sf(sid: str, created: str, modified: str, by: str, last_by: str, hs_id: str) -> dict[str, Any]:
     return {
         "Id": sid,

@@ -149,3 +149,33 @@ async def test_two_versions_stamped_in_the_same_second_are_both_delivered(tmp_pa
         assert await stream.poll(handler) == 1
         assert handler.seen[-1] == ("a", 5000)
         assert await stream.poll(handler) == 0  # and that version only once
+
+
+async def test_an_idle_stream_stops_rereading_a_settled_window(tmp_path: Path) -> None:
+    """Stamps here are the source's clock; 1 s after the newest one was seen, nothing up to it can
+    still appear (the overlap), so a look-back reads from the cursor on: one page per pass."""
+    source = ListSource(page_size=10)
+    for i in range(35):
+        source.touch(f"r{i:02d}", 1000 + i)
+    async with await StateStore.open(tmp_path / "s.db") as store:
+        stream = ChangeStream("s:o", source, store, overlap_ms=1000, lookback_interval_s=0)
+        await stream.load(initial_ms=0)
+        handler = Handler()
+
+        async def pages_of_a_pass() -> int:
+            before = source.pages
+            await stream.poll(handler)
+            return source.pages - before
+
+        assert await pages_of_a_pass() == 4  # 35 new records
+        assert await pages_of_a_pass() == 4  # the window again: a late record may still appear
+        source.touch("late", 1010)
+        await anyio.sleep(1.05)
+        assert await pages_of_a_pass() == 4  # found it, and settled up to the cursor meanwhile
+        assert handler.seen[-1] == ("late", 1010)
+        assert [await pages_of_a_pass() for _ in range(3)] == [1, 1, 1]
+        source.touch("new", 1100)
+        assert await pages_of_a_pass() == 1
+        assert handler.seen[-1] == ("new", 1100)
+        stream.rewind()  # a backfill starts from nothing settled
+        assert await pages_of_a_pass() == 4
