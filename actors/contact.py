@@ -109,18 +109,31 @@ class ContactActor:
             return False
         return link.key not in self.locks and self._sf_agrees(link, change.object, change.values)
 
-    async def _link_by_hs(self, hs_id: str) -> Link | None:
-        cached = self.io.store.links.by_hubspot("contacts", hs_id)
-        return cached if cached is not None else await self.io.links_by_hs.submit(hs_id)
+    async def _link_by_hs(self, hs_id: str, *, none_since: int | None = None) -> Link | None:
+        """The pair of a HubSpot contact: from the cache of recent commits, else the state file.
+        ``none_since``: the lookup is a re-read (under a lock) of one that found no link, and this
+        is the cache's ``forgotten`` count from before it. Every link committed since went into
+        the cache, so if the cache has none for the id and has forgotten nothing meanwhile, there
+        is still none, and the state file is not asked again."""
+        links = self.io.store.links
+        cached = links.by_hubspot("contacts", hs_id)
+        if cached is not None or none_since == links.forgotten:
+            return cached
+        return await self.io.links_by_hs.submit(hs_id)
 
-    async def _link_by_sf(self, sf_id: str) -> Link | None:
-        cached = self.io.store.links.by_salesforce("contacts", sf_id)
-        return cached if cached is not None else await self.io.links_by_sf.submit(sf_id)
+    async def _link_by_sf(self, sf_id: str, *, none_since: int | None = None) -> Link | None:
+        """The pair of a Salesforce record (see ``_link_by_hs``)."""
+        links = self.io.store.links
+        cached = links.by_salesforce("contacts", sf_id)
+        if cached is not None or none_since == links.forgotten:
+            return cached
+        return await self.io.links_by_sf.submit(sf_id)
 
     # -- HubSpot → pair ------------------------------------------------------------------------
 
     async def _from_hubspot(self, change: Change) -> None:
         hs_id = change.record_id
+        forgotten = self.io.store.links.forgotten
         link = await self._link_by_hs(hs_id)
         if link is None or link.salesforce_id is None:
             email = _email(change.values.get("email"))
@@ -128,7 +141,7 @@ class ContactActor:
                 self.summary.ineligible += 1  # R-ELIG-1: no email, no sync to Salesforce
                 return
             async with self.locks.hold(f"email:{email}"):
-                link = await self._link_by_hs(hs_id)
+                link = await self._link_by_hs(hs_id, none_since=forgotten if link is None else None)
                 if link is None or link.salesforce_id is None:
                     if link is not None and change.modified_ms <= link.hubspot_modified_ms:
                         return  # its Salesforce record was deleted, and it has not changed since
@@ -226,13 +239,14 @@ class ContactActor:
 
     async def _from_salesforce(self, change: Change) -> None:
         sf_type, sf_id = change.object, change.record_id
+        forgotten = self.io.store.links.forgotten
         link = await self._link_by_sf(sf_id)
         if link is None:
             if self.settings.salesforce_to_hubspot == "do_nothing" or change.values.get("IsConverted"):
                 return  # a converted Lead is followed through its Contact
             email = _email(change.values.get("Email"))
             async with self.locks.hold(f"email:{email}" if email else f"salesforce:{sf_id}"):
-                link = await self._link_by_sf(sf_id)
+                link = await self._link_by_sf(sf_id, none_since=forgotten)
                 if link is None:
                     await self._link_new_salesforce(sf_type, change.values, email)
                     return

@@ -27,6 +27,9 @@ class LinkCache:
         self._by_key: OrderedDict[str, Link] = OrderedDict()
         self._by_hubspot: dict[tuple[str, str], str] = {}
         self._by_salesforce: dict[tuple[str, str], str] = {}
+        self.forgotten = 0
+        """Links dropped to stay within capacity so far. While it has not moved, every link
+        committed since a moment is here: an id with no link then still has none."""
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -40,6 +43,7 @@ class LinkCache:
             self._by_salesforce[(link.object, link.salesforce_id)] = link.key
         while len(self._by_key) > self._capacity:
             self.delete(next(iter(self._by_key)))
+            self.forgotten += 1
 
     def delete(self, key: str) -> None:
         old = self._by_key.pop(key, None)

@@ -58,6 +58,7 @@ def test_the_least_recently_committed_go_first() -> None:
     assert cache.by_hubspot("contacts", "hb") is None and cache.by_salesforce("contacts", "sb") is None
     assert cache.by_hubspot("contacts", "ha") is not None and cache.by_hubspot("contacts", "hc") is not None
     assert len(cache) == 2
+    assert cache.forgotten == 1  # "b": deletes and replacements are not forgetting
 
 
 async def test_the_store_serves_what_it_committed_and_sqlite_the_rest(tmp_path: Path) -> None:
