@@ -31,7 +31,8 @@ from mockcrm.config import MockEndpoints
 System = Literal["hubspot", "salesforce"]
 SYSTEMS: tuple[System, System] = ("hubspot", "salesforce")
 SF_API = "/services/data/v59.0"
-TIMEOUT = aiohttp.ClientTimeout(total=600)
+# Seeding a million records is one control call that can take minutes on a loaded machine.
+TIMEOUT = aiohttp.ClientTimeout(total=3600)
 _WRITE_METHODS = frozenset({"PATCH", "PUT", "DELETE"})
 _READ_POSTS = ("/search", "/batch/read")
 

@@ -71,7 +71,9 @@ async def run_initial(
     before = await mocks.calls()
     mock_cpu0 = mocks.cpu_seconds()
     t0 = time.perf_counter()
-    run = await engine.until_idle(backfill=True, profile=f"initial-{records}")
+    # An hour is plenty up to ~1M pairs on a quiet machine; a loaded one may need longer.
+    timeout_s = max(3600.0, records / 100)
+    run = await engine.until_idle(backfill=True, profile=f"initial-{records}", timeout_s=timeout_s)
     seconds = time.perf_counter() - t0
     mock_cpu = mocks.cpu_seconds() - mock_cpu0
     calls: Calls = (await mocks.calls()) - before

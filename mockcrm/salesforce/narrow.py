@@ -18,7 +18,7 @@ The syntax tree is read by attribute: ``soql`` deliberately exports no node type
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from mockcrm.salesforce.ids import key15
@@ -119,7 +119,7 @@ def _keyed(table: Table, where: Any) -> list[Record] | None:
         for lit in literals:
             value = str(lit.value)
             if fd.name in table.lookup:
-                keys: Iterable[str] = table.find_lookup(fd.name, value) or ()
+                keys: Collection[str] = table.find_lookup(fd.name, value) or ()
             else:
                 k = key15(value) if fd.type == "id" else table.find_unique(fd.name, value)
                 keys = () if k is None else (k,)

@@ -15,7 +15,7 @@ deleted record), never fewer, so a query narrowed by it still filters what it ge
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from mockcrm.salesforce.schema import SObjectDef
 
@@ -38,7 +38,7 @@ class Table:
         """Every id15 in insertion order, for picking a random record in O(1)."""
         self.live = 0
         self.unique: dict[str, dict[str, str]] = {f: {} for f in sobject.external_id_fields()}
-        self.lookup: dict[str, dict[str, set[str]]] = {
+        self.lookup: dict[str, dict[str, str | set[str]]] = {
             f: {} for f in LOOKUP_FIELDS if f in sobject.fields and f not in self.unique
         }
         self.stamp_of: dict[str, int] = {}
@@ -65,10 +65,13 @@ class Table:
         index = self.unique.get(field)
         return None if index is None else index.get(unique_key(value))
 
-    def find_lookup(self, field: str, value: str) -> set[str] | None:
+    def find_lookup(self, field: str, value: str) -> Collection[str] | None:
         """Ids that may hold ``value`` in the indexed ``field`` (None: the field is not indexed)."""
         index = self.lookup.get(field)
-        return None if index is None else index.get(value.casefold(), set())
+        if index is None:
+            return None
+        ids = index.get(value.casefold(), ())
+        return (ids,) if isinstance(ids, str) else ids
 
     def insert(self, id15: str, record: Record, stamp_ms: int) -> None:
         self.records[id15] = record
@@ -88,12 +91,22 @@ class Table:
             after = _lookup_key(new.get(f))
             if before == after:
                 continue
-            if before is not None and (ids := index.get(before)) is not None:
-                ids.discard(id15)
-                if not ids:
+            # A value most records hold alone maps to the id itself; a set only for shared ones
+            # (a million one-id sets would cost the mock ~200 MB).
+            if before is not None:
+                held = index.get(before)
+                if isinstance(held, set):
+                    held.discard(id15)
+                    if len(held) == 1:
+                        index[before] = next(iter(held))
+                elif held == id15:
                     del index[before]
             if after is not None:
-                index.setdefault(after, set()).add(id15)
+                other = index.setdefault(after, id15)
+                if isinstance(other, set):
+                    other.add(id15)
+                elif other != id15:
+                    index[after] = {other, id15}
 
     def reindex_unique(self, id15: str, old: Record, new_values: Record) -> None:
         """Move unique-index entries of changed unique fields; call before applying the change."""
