@@ -14,6 +14,8 @@ import msgspec
 
 from benchmarks.harness import Mocks
 
+SEED_CHUNK = 20_000
+
 
 class Mix(msgspec.Struct, kw_only=True):
     pairs: int
@@ -49,5 +51,7 @@ async def seed_pairs(mocks: Mocks, pairs: int, seed: int = 1) -> Mix:
             {"email": str(c["Email"]), "lastname": str(c["LastName"]), "jobtitle": "Title from HubSpot"}
             for c in contacts
         ]
-        await mocks.control("hubspot", "POST", "seed", {"object_type": "contacts", "records": records})
+        for i in range(0, len(records), SEED_CHUNK):  # the mock takes bodies of a few MB
+            chunk = records[i : i + SEED_CHUNK]
+            await mocks.control("hubspot", "POST", "seed", {"object_type": "contacts", "records": chunk})
     return Mix(pairs=pairs, hubspot_only=hs_only, salesforce_only=sf_only, linked=linked)
