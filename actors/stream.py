@@ -114,6 +114,8 @@ class ChangeStream:
         # window so that a re-read is skipped. The content is part of a version's identity because
         # Salesforce stamps whole seconds: two versions of a record can share one SystemModstamp.
         self._recent: dict[str, tuple[int, int]] = {}
+        self._kept = 0
+        """Entries ``_recent`` kept at its last pruning: it is pruned again once twice as large."""
         self.delivered = 0
         self._looked_back_at = -math.inf
         # max(stamp - arrival) over every page: the CRM's clock reads at least monotonic_ms() + this.
@@ -173,6 +175,9 @@ class ChangeStream:
                 if failpoints.ARMED:
                     failpoints.hit("page_read")
             self._advance()
+            # Pruned page by page (amortised), not only after the pass: a backfill's first pass reads
+            # every record, and holding a version of each until its end grew the engine with N.
+            self._forget_old()
             if token is None:
                 break
         if extends and self._crm_ahead_ms is not None:
@@ -213,9 +218,10 @@ class ChangeStream:
                 self.cursor = Cursor(ts_ms=ts, last_id=rid, floor_ms=self.cursor.floor_ms)
 
     def _forget_old(self) -> None:
-        horizon = self.cursor.ts_ms - self._overlap_ms
-        if len(self._recent) > 1024:
+        if len(self._recent) > max(1024, 2 * self._kept):
+            horizon = self.cursor.ts_ms - self._overlap_ms
             self._recent = {k: v for k, v in self._recent.items() if v[0] >= horizon}
+            self._kept = len(self._recent)
 
     @property
     def failed(self) -> int:

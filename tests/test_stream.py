@@ -179,3 +179,24 @@ async def test_an_idle_stream_stops_rereading_a_settled_window(tmp_path: Path) -
         assert handler.seen[-1] == ("new", 1100)
         stream.rewind()  # a backfill starts from nothing settled
         assert await pages_of_a_pass() == 4
+
+
+async def test_one_long_pass_remembers_only_its_look_back_window(tmp_path: Path) -> None:
+    """A backfill's pass reads every record once: what it remembers to skip re-reads stays near the
+    overlap window's records (amortised pruning), not one entry per record read."""
+    source = ListSource(page_size=100)
+    for i in range(20_000):
+        source.touch(f"r{i:05d}", 1000 + i)  # one record per millisecond
+    async with await StateStore.open(tmp_path / "s.db") as store:
+        stream = ChangeStream("s:o", source, store, overlap_ms=500)
+        await stream.load(initial_ms=0)
+        most = 0
+
+        async def handler(change: Change, ticket: Ticket) -> None:
+            nonlocal most
+            most = max(most, len(stream._recent))
+            ticket.done()
+
+        assert await stream.poll(handler) == 20_000
+        assert most <= 2 * (500 + 100) + 1024  # twice (window + a page), at the least 1,024
+        assert await stream.poll(handler) == 0  # the window's re-read is still recognised
