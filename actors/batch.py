@@ -1,12 +1,21 @@
 """Batching: actors ask for one record at a time; the CRMs are called with many.
 
-A ``Batcher`` collects concurrent single-item requests and sends them as one call when the batch is
-full or has waited ``linger_s``, then hands each caller its own result. Actors stay simple ("read
-this record", "write these fields") while the API sees batches of 100 (HubSpot) or 200 (Salesforce
-collections) — which is how crmsync spends a small fraction of a call per record.
+A ``Batcher`` collects concurrent single-item requests and sends them as one call, then hands each
+caller its own result. Actors stay simple ("read this record", "write these fields") while the API
+sees batches of 100 (HubSpot) or 200 (Salesforce collections) — which is how crmsync spends a small
+fraction of a call per record.
 
-The flushing runs in the task of the caller that filled the batch or whose linger ran out, so a
-Batcher needs no background task and nothing outlives the actors that use it.
+A batch takes its items when it can actually be sent, not when it is first formed: its first item
+waits ``linger_s`` for company (or until the batch is full), then for one of the ``concurrency``
+call slots, then for ``ready`` (the API's rate limiter having room), and only then is the batch
+closed. Items that arrive meanwhile join it, up to ``size``. So when the API or the slots hold calls
+back, the waiting fills batches instead of queueing more, smaller ones behind them: back-pressure
+turns into fewer calls rather than more (under HubSpot's real limits, batches sent with fixed
+contents while new partial ones formed behind them were a third full).
+
+The flushing runs in the task of the batch's first caller, so a Batcher needs no background task
+and nothing outlives the actors that use it. A caller cancelled before its batch is sent withdraws
+its item; if it was the one to send, the next caller of the batch takes that over.
 """
 
 from __future__ import annotations
@@ -20,15 +29,30 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 Flush = Callable[[Sequence[In]], Awaitable[Sequence[Out | BaseException]]]
+Ready = Callable[[], Awaitable[None]]
+
+_WITHDRAWN = RuntimeError("withdrawn")
 
 
-class _Pending(Generic[In, Out]):
+class _Batch(Generic[In, Out]):
+    __slots__ = ("closed", "done", "error", "full", "items", "leader", "results", "sent", "wake", "withdrawn")
+
     def __init__(self) -> None:
         self.items: list[In] = []
-        self.results: Sequence[Out | BaseException] = ()
+        self.withdrawn: set[int] = set()
+        """Indexes of callers cancelled before the batch was sent: their items are not sent."""
+        self.results: list[Out | BaseException] = []
         self.error: BaseException | None = None
+        self.leader = 0
+        """Index of the caller that sends the batch."""
+        self.closed = False
+        """No more items join (it is full, or being sent)."""
         self.sent = False
-        self.done = anyio.Event()
+        self.done = False
+        self.full = anyio.Event()
+        """Set when the batch is closed: ends the sender's linger."""
+        self.wake = anyio.Event()
+        """Set when the batch is done, or its sender is gone (then replaced): wakes the others."""
 
 
 class Batcher(Generic[In, Out]):
@@ -36,35 +60,50 @@ class Batcher(Generic[In, Out]):
 
     ``flush`` returns one entry per item, in order: the item's result, or an exception for that
     item alone (a per-record error). An exception *raised* by ``flush`` fails every item of the batch.
+    ``ready`` (optional) is awaited right before a batch is closed, with a call slot held: it
+    returns when a call could go out at once (e.g. the rate limiter has room), without taking it.
     """
 
-    def __init__(self, flush: Flush[In, Out], *, size: int, linger_s: float, concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        flush: Flush[In, Out],
+        *,
+        size: int,
+        linger_s: float,
+        concurrency: int = 4,
+        ready: Ready | None = None,
+    ) -> None:
         if size < 1:
             raise ValueError("batch size must be at least 1")
         self._flush = flush
         self._size = size
         self._linger_s = linger_s
+        self._ready = ready
         self._limit = anyio.Semaphore(concurrency)
-        self._pending: _Pending[In, Out] = _Pending()
+        self._open: _Batch[In, Out] = _Batch()
         self.calls = 0
         """Batch calls made so far (for the summary: calls per record)."""
+        self.items = 0
+        """Items sent in those calls (``items / calls`` is the mean batch size)."""
 
     async def submit(self, item: In) -> Out:
-        batch = self._pending
+        batch = self._open
         index = len(batch.items)
         batch.items.append(item)
-        if len(batch.items) >= self._size:
-            self._pending = _Pending()
-            await self._send(batch)
-        elif index == 0:
-            # The first item of a batch waits for company, then sends whatever has gathered.
-            with anyio.move_on_after(self._linger_s):
-                await batch.done.wait()
+        if len(batch.items) - len(batch.withdrawn) >= self._size:
+            self._close(batch)
+        try:
+            if index == batch.leader:
+                await self._lead(batch, linger=True)
+            while not batch.done:
+                if batch.leader == index and not batch.sent:  # the sender was cancelled: take over
+                    await self._lead(batch, linger=False)
+                else:
+                    await batch.wake.wait()
+        except BaseException:
             if not batch.sent:
-                if self._pending is batch:
-                    self._pending = _Pending()
-                await self._send(batch)
-        await batch.done.wait()
+                self._withdraw(batch, index)
+            raise
         if batch.error is not None:
             raise batch.error
         result = batch.results[index]
@@ -72,19 +111,58 @@ class Batcher(Generic[In, Out]):
             raise result
         return result
 
-    async def _send(self, batch: _Pending[In, Out]) -> None:
+    def _close(self, batch: _Batch[In, Out]) -> None:
+        if not batch.closed:
+            batch.closed = True
+            if self._open is batch:
+                self._open = _Batch()
+            batch.full.set()
+
+    def _withdraw(self, batch: _Batch[In, Out], index: int) -> None:
+        """A caller cancelled before its batch went out: drop its item, hand the sending on."""
+        batch.withdrawn.add(index)
+        if index != batch.leader:
+            return
+        rest = [i for i in range(index + 1, len(batch.items)) if i not in batch.withdrawn]
+        if rest:
+            batch.leader = rest[0]
+            wake, batch.wake = batch.wake, anyio.Event()
+            wake.set()  # the successor sees it leads; the others wait again
+        else:
+            # Nobody left to send it: a caller arriving later starts a new batch.
+            self._close(batch)
+            batch.done = True
+            batch.wake.set()
+
+    async def _lead(self, batch: _Batch[In, Out], *, linger: bool) -> None:
+        if linger and not batch.closed:
+            with anyio.move_on_after(self._linger_s):
+                await batch.full.wait()
+        async with self._limit:
+            if self._ready is not None:
+                await self._ready()
+            self._close(batch)  # only now: whatever joined while we waited goes too
+            await self._send(batch)
+
+    async def _send(self, batch: _Batch[In, Out]) -> None:
         batch.sent = True
+        live = [i for i in range(len(batch.items)) if i not in batch.withdrawn]
+        items = [batch.items[i] for i in live] if batch.withdrawn else batch.items
+        results: list[Out | BaseException] = [_WITHDRAWN] * len(batch.items)
         try:
-            async with self._limit:
-                self.calls += 1
-                results = await self._flush(batch.items)
-            if len(results) != len(batch.items):
-                raise RuntimeError(f"flush returned {len(results)} results for {len(batch.items)} items")
+            self.calls += 1
+            self.items += len(items)
+            answered = await self._flush(items)
+            if len(answered) != len(items):
+                raise RuntimeError(f"flush returned {len(answered)} results for {len(items)} items")
+            for i, result in zip(live, answered, strict=True):
+                results[i] = result
             batch.results = results
         except Exception as exc:
             batch.error = exc
         finally:
-            if batch.error is None and len(batch.results) != len(batch.items):
+            if batch.error is None and not batch.results:
                 # The sender was cancelled mid-call: its companions must not wait forever.
                 batch.error = RuntimeError("the batch call was abandoned (shutdown)")
-            batch.done.set()
+            batch.done = True
+            batch.wake.set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from actors.batch import Batcher, Flush, In, Out
+from actors.batch import Batcher, Flush, In, Out, Ready
 from engine import failpoints
 from engine.canonical import SalesforceValue
 from engine.hubspot import BATCH_MAX, BatchResult, HubSpotClient, HubSpotObject
@@ -53,12 +53,16 @@ class ContactIO:
 
         self.links_by_hs: Batcher[str, Link | None] = self._batcher(self._links_by_hs, 500)
         self.links_by_sf: Batcher[str, Link | None] = self._batcher(self._links_by_sf, 500)
-        self.hs_by_id: Batcher[str, HubSpotObject | None] = self._batcher(self._hs_by_id, hs_size)
-        self.hs_by_email: Batcher[str, HubSpotObject | None] = self._batcher(self._hs_by_email, hs_size)
-        self.hs_update: Batcher[HsWrite, HubSpotObject] = self._batcher(self._hs_update, hs_size)
-        self.hs_archive: Batcher[str, None] = self._batcher(self._hs_archive, hs_size)
+        # HubSpot's batches close only when its burst window has room (see Batcher).
+        hs_ready = hubspot.http.budget.ready
+        self.hs_by_id: Batcher[str, HubSpotObject | None] = self._batcher(self._hs_by_id, hs_size, hs_ready)
+        self.hs_by_email: Batcher[str, HubSpotObject | None] = self._batcher(
+            self._hs_by_email, hs_size, hs_ready
+        )
+        self.hs_update: Batcher[HsWrite, HubSpotObject] = self._batcher(self._hs_update, hs_size, hs_ready)
+        self.hs_archive: Batcher[str, None] = self._batcher(self._hs_archive, hs_size, hs_ready)
         self.hs_upsert: dict[str, Batcher[HsWrite, HubSpotObject]] = {
-            prop: self._batcher(self._hs_upserter(prop), hs_size)
+            prop: self._batcher(self._hs_upserter(prop), hs_size, hs_ready)
             for prop in ("salesforcecontactid", "salesforceleadid")
         }
         self.sf_by_id: dict[str, Batcher[str, SfRecord | None]] = {
@@ -72,8 +76,8 @@ class ContactIO:
         }
         self.sf_update: Batcher[tuple[str, SfWrite], SaveResult] = self._batcher(self._sf_update, sf_size)
 
-    def _batcher(self, flush: Flush[In, Out], size: int) -> Batcher[In, Out]:
-        return Batcher(flush, size=size, linger_s=self._linger_s, concurrency=self._concurrency)
+    def _batcher(self, flush: Flush[In, Out], size: int, ready: Ready | None = None) -> Batcher[In, Out]:
+        return Batcher(flush, size=size, linger_s=self._linger_s, concurrency=self._concurrency, ready=ready)
 
     # -- state store -----------------------------------------------------------------------------
 

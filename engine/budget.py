@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+import anyio
 from aiolimiter import AsyncLimiter
 
 from engine.errors import CrmsyncError
@@ -124,6 +125,19 @@ class Budget:
             if excess <= 0:
                 return float((minute + WINDOW_MINUTES) * 60)
         return self._clock()
+
+    async def ready(self) -> None:
+        """Returns when a call would pass the burst limiter at once, taking nothing from it. A
+        batch waits here with its contents still open (``Batcher(ready=...)``), so that a rate
+        limit fills batches instead of holding full ones back while partial ones form behind."""
+        burst = self._burst
+        if burst is None:
+            return
+        while True:
+            if burst.has_capacity():
+                return
+            # Polled, not queued: aiolimiter has no way to wait for room without taking it.
+            await anyio.sleep(burst.time_period / burst.max_rate)  # one call's worth of draining
 
     async def acquire(self, calls: int = 1) -> None:
         """Wait for burst room, then charge ``calls`` to the ledger; raises AllotmentExhausted."""

@@ -99,23 +99,113 @@ async def test_cancelled_sender_does_not_strand_companions() -> None:
     batcher: Batcher[int, int] = Batcher(flush, size=2, linger_s=10)
     outcome: list[object] = []
 
+    async def sender(*, task_status: anyio.abc.TaskStatus[anyio.CancelScope]) -> None:
+        with anyio.CancelScope() as scope:
+            task_status.started(scope)
+            await batcher.submit(1)  # first in the batch, so this task makes the call
+
     async def companion() -> None:
         try:
-            outcome.append(await batcher.submit(1))
+            outcome.append(await batcher.submit(2))  # fills the batch: the call goes out
         except RuntimeError as exc:
             outcome.append(exc)
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            scope = await tg.start(sender)
+            await anyio.wait_all_tasks_blocked()
+            tg.start_soon(companion)
+            await anyio.wait_all_tasks_blocked()
+            assert batcher.calls == 1
+            scope.cancel()
+    assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError)
+    assert "abandoned" in str(outcome[0])
+
+
+async def test_a_sender_cancelled_before_the_call_hands_it_on_and_its_item_is_not_sent() -> None:
+    calls: list[list[int]] = []
+
+    async def flush(items: Sequence[int]) -> list[int | BaseException]:
+        calls.append(list(items))
+        return [i * 10 for i in items]
+
+    batcher: Batcher[int, int] = Batcher(flush, size=10, linger_s=0.2)
+    outcome: list[int] = []
 
     async def sender(*, task_status: anyio.abc.TaskStatus[anyio.CancelScope]) -> None:
         with anyio.CancelScope() as scope:
             task_status.started(scope)
-            await batcher.submit(2)  # fills the batch, so this task makes the call
+            await batcher.submit(1)  # lingers for company: cancelled before it sends
+
+    async def companion(i: int) -> None:
+        outcome.append(await batcher.submit(i))
 
     with anyio.fail_after(5):
         async with anyio.create_task_group() as tg:
-            tg.start_soon(companion)
-            await anyio.wait_all_tasks_blocked()
             scope = await tg.start(sender)
             await anyio.wait_all_tasks_blocked()
+            tg.start_soon(companion, 2)
+            tg.start_soon(companion, 3)
+            await anyio.wait_all_tasks_blocked()
             scope.cancel()
-    assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError)
-    assert "abandoned" in str(outcome[0])
+    assert calls == [[2, 3]]
+    assert sorted(outcome) == [20, 30]
+
+
+async def test_a_batch_takes_its_items_when_a_slot_frees_not_before() -> None:
+    """With the one call slot busy, everything that arrives meanwhile goes in the next call, full,
+    instead of in several partial batches queued behind it with their contents fixed."""
+    calls: list[int] = []
+    first_out, release = anyio.Event(), anyio.Event()
+
+    async def flush(items: Sequence[int]) -> list[int | BaseException]:
+        calls.append(len(items))
+        if len(calls) == 1:
+            first_out.set()
+            await release.wait()
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(flush, size=50, linger_s=0.001, concurrency=1)
+
+    async def one(i: int) -> None:
+        assert await batcher.submit(i) == i
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one, 0)
+            await first_out.wait()  # the first call is out, and holds the slot
+            for i in range(1, 121):
+                tg.start_soon(one, i)
+                if i % 10 == 0:
+                    await anyio.sleep(0.005)  # past the linger: a new batch would have formed
+            await anyio.wait_all_tasks_blocked()
+            release.set()
+    assert calls == [1, 50, 50, 20]
+
+
+async def test_ready_is_awaited_with_the_batch_still_open() -> None:
+    """``ready`` (the rate limiter's room) is awaited before the batch closes: items keep joining."""
+    calls: list[int] = []
+    room = anyio.Event()
+
+    async def ready() -> None:
+        await room.wait()
+
+    async def flush(items: Sequence[int]) -> list[int | BaseException]:
+        calls.append(len(items))
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(flush, size=100, linger_s=0.001, ready=ready)
+
+    async def one(i: int) -> None:
+        assert await batcher.submit(i) == i
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for i in range(30):
+                tg.start_soon(one, i)
+                await anyio.sleep(0.002)
+            await anyio.wait_all_tasks_blocked()
+            room.set()
+    assert calls == [30]
+    assert batcher.items == 30

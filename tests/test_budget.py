@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 
 from engine.budget import SERVER_FIGURE_TTL_S, AllotmentExhausted, Budget, burst_limiter
@@ -134,3 +135,21 @@ async def test_a_server_figure_discounts_the_other_calls_in_flight(tmp_path: Pat
         await budget.acquire(2)
         with pytest.raises(AllotmentExhausted):
             await budget.acquire()
+
+
+async def test_ready_waits_for_burst_room_and_takes_none(tmp_path: Path) -> None:
+    """``ready`` (what a HubSpot batch waits on before it closes) returns once a call would pass
+    the burst limiter, and leaves that room to the call itself."""
+    async with await StateStore.open(tmp_path / "s.db") as store:
+        limiter = burst_limiter(40, 1.0)  # a burst of 2, then 38 calls/s
+        budget = Budget("hubspot", 1000, store, burst=limiter)
+        await budget.load()
+        await budget.ready()  # room from the start
+        assert limiter.has_capacity(2)
+        await budget.acquire(2)
+        assert not limiter.has_capacity()
+        with anyio.fail_after(5):
+            await budget.ready()
+        assert limiter.has_capacity()
+        await budget.acquire()
+        assert budget.used_24h() == 3
