@@ -1,16 +1,30 @@
 """The API-bound ceiling: the most record pairs per second any engine could sync under the limits.
 
 Only HubSpot rate-limits (a burst window and a search rate); Salesforce has a daily allotment only,
-which bounds how much, not how fast. The least HubSpot work the initial workload needs is: read
-every HubSpot record once through search pages of ``SEARCH_PAGE`` (the incremental read that sees
-modification times), and write every record HubSpot lacks in batches of the batch size in force.
-Every search also counts in the burst window. So, for a workload where a share ``r`` of the pairs
-has a HubSpot record to read and a share ``w`` needs a HubSpot write:
+which bounds how much, not how fast. The least HubSpot work the initial workload needs, for a share
+``r`` of the pairs with a HubSpot record and a share ``w`` that HubSpot lacks, is:
 
-    searches/s  = pairs/s · r / page            ≤ search_per_s
-    calls/s     = pairs/s · (r / page + w / batch) ≤ burst_per_10s / 10
+- read every HubSpot record once through search pages of ``SEARCH_PAGE`` (the incremental read
+  that sees modification times): ``r / page`` searches per pair;
+- write every pair's HubSpot side once, in batches of the batch size in force: the ``w`` records
+  HubSpot lacks are created (carrying the Salesforce id), and the ``r`` it has get the Salesforce id
+  they lack — SPEC §2: both sides carry the other's id, so a backfill that links a pair writes it;
+- read those ``r + w`` writes back: a record's modification time moves when it is written, so an
+  engine that follows HubSpot by modification time (any engine that syncs changes, not a one-off
+  copy) must page past its own writes before its cursor is past them, and it cannot tell them from
+  a user's edit made meanwhile without reading them. ``crmsync run --until-idle`` ends when a pass
+  finds nothing new, so the measured time includes this read, as it would for any such engine.
 
-The ceiling is the smaller of the two bounds (None = no rate limit, no ceiling).
+Every search also counts in the burst window. So:
+
+    searches/s  = pairs/s · (2r + w) / page                      ≤ search_per_s
+    calls/s     = pairs/s · ((2r + w) / page + (r + w) / batch)   ≤ burst_per_10s / 10
+
+The ceiling is the smaller of the two bounds (None = no rate limit, no ceiling). Looking a
+Salesforce-only contact up in HubSpot by email is not counted: an engine that has read all of
+HubSpot could know. ``one_pass_pairs_per_s`` is the earlier, looser figure: reading HubSpot once and
+creating what it lacks, with no ids written and nothing read back — the bound of a one-off copy
+that does not keep SPEC §2's links, kept for comparison with the first results.
 """
 
 from __future__ import annotations
@@ -31,25 +45,38 @@ class Ceiling(msgspec.Struct, kw_only=True):
     hubspot_write_share: float
     search_page: int
     batch_size: int
+    one_pass_pairs_per_s: float | None = None
+    """Read once, create what HubSpot lacks, nothing more (no ids written, no read-back)."""
+
+
+def _bounds(
+    limits: Limits, *, searched: float, written: float, batch: int
+) -> tuple[float | None, float | None]:
+    """Pairs/s allowed by the search rate and by the burst window, for ``searched`` records read by
+    search and ``written`` records written per pair."""
+    search = (
+        limits.hubspot_search_per_s * SEARCH_PAGE / searched
+        if limits.hubspot_search_per_s and searched
+        else None
+    )
+    per_pair = searched / SEARCH_PAGE + written / batch
+    burst_per_s = limits.hubspot_burst_per_10s / 10
+    burst = burst_per_s / per_pair if burst_per_s and per_pair else None
+    return search, burst
 
 
 def ceiling(limits: Limits, *, read_share: float, write_share: float, batch_size: int) -> Ceiling:
+    """``read_share``: pairs with a HubSpot record; ``write_share``: pairs HubSpot lacks."""
     batch = min(batch_size, BATCH_MAX)
-    search = (
-        limits.hubspot_search_per_s * SEARCH_PAGE / read_share
-        if limits.hubspot_search_per_s and read_share
-        else None
-    )
-    per_pair = read_share / SEARCH_PAGE + write_share / batch
-    burst = (
-        limits.hubspot_burst_per_10s / 10 / per_pair if limits.hubspot_burst_per_10s and per_pair else None
-    )
+    written = read_share + write_share
+    search, burst = _bounds(limits, searched=read_share + written, written=written, batch=batch)
     bounds = {k: v for k, v in (("hubspot search rate", search), ("hubspot burst window", burst)) if v}
     if not bounds:
         value, by = None, "no rate limit"
     else:
         by = min(bounds, key=lambda k: bounds[k])
         value = round(bounds[by], 1)
+    once = [b for b in _bounds(limits, searched=read_share, written=write_share, batch=batch) if b]
     return Ceiling(
         pairs_per_s=value,
         bound_by=by,
@@ -59,4 +86,5 @@ def ceiling(limits: Limits, *, read_share: float, write_share: float, batch_size
         hubspot_write_share=round(write_share, 4),
         search_page=SEARCH_PAGE,
         batch_size=batch,
+        one_pass_pairs_per_s=round(min(once), 1) if once else None,
     )

@@ -156,16 +156,21 @@ def test_other_commands_do_not_load_the_benchmark() -> None:
 
 
 def test_ceiling_follows_from_the_limits() -> None:
-    # 190 calls / 10 s and 5 searches/s; 2/3 of pairs to read in pages of 200, 1/3 to write by 100.
+    # 190 calls / 10 s and 5 searches/s; 2/3 of pairs to read in pages of 200; every pair's HubSpot
+    # side written once by 100 (1/3 created, 2/3 given the Salesforce id), and read back.
     c = ceiling(Limits.of("real"), read_share=2 / 3, write_share=1 / 3, batch_size=100)
-    assert c.search_bound == pytest.approx(5 * 200 / (2 / 3), abs=0.1)  # 1500 pairs/s
-    assert c.burst_bound == pytest.approx(19 / ((2 / 3) / 200 + (1 / 3) / 100), abs=0.1)  # 2850
+    searched = 2 / 3 + 1  # read once, plus every write read back
+    assert c.search_bound == pytest.approx(5 * 200 / searched, abs=0.1)  # 600 pairs/s
+    assert c.burst_bound == pytest.approx(19 / (searched / 200 + 1 / 100), abs=0.1)  # 1036
     assert c.pairs_per_s == c.search_bound and c.bound_by == "hubspot search rate"
+    # Read once and create what HubSpot lacks, nothing more: the looser one-off-copy figure.
+    assert c.one_pass_pairs_per_s == pytest.approx(5 * 200 / (2 / 3), abs=0.1)  # 1500
     # Small batches make the burst window the bound; HubSpot caps a batch at 100 whatever is asked.
     small = ceiling(Limits.of("real"), read_share=2 / 3, write_share=1 / 3, batch_size=5)
     assert small.bound_by == "hubspot burst window" and small.pairs_per_s == small.burst_bound
     assert ceiling(Limits.of("real"), read_share=1, write_share=1, batch_size=500).batch_size == 100
-    assert ceiling(Limits.of("lifted"), read_share=1, write_share=1, batch_size=100).pairs_per_s is None
+    lifted = ceiling(Limits.of("lifted"), read_share=1, write_share=1, batch_size=100)
+    assert lifted.pairs_per_s is None and lifted.one_pass_pairs_per_s is None
 
 
 def test_writes_are_told_from_reads() -> None:
