@@ -35,7 +35,19 @@ _WITHDRAWN = RuntimeError("withdrawn")
 
 
 class _Batch(Generic[In, Out]):
-    __slots__ = ("closed", "done", "error", "full", "items", "leader", "results", "sent", "wake", "withdrawn")
+    __slots__ = (
+        "closed",
+        "done",
+        "error",
+        "full",
+        "items",
+        "leader",
+        "nudge",
+        "results",
+        "sent",
+        "wake",
+        "withdrawn",
+    )
 
     def __init__(self) -> None:
         self.items: list[In] = []
@@ -51,6 +63,8 @@ class _Batch(Generic[In, Out]):
         self.done = False
         self.full = anyio.Event()
         """Set when the batch is closed: ends the sender's linger."""
+        self.nudge: anyio.Event | None = None
+        """While the sender waits for the batcher's calls in flight: set when one returns, or at close."""
         self.wake = anyio.Event()
         """Set when the batch is done, or its sender is gone (then replaced): wakes the others."""
 
@@ -80,6 +94,9 @@ class Batcher(Generic[In, Out]):
         self._linger_s = linger_s
         self._ready = ready
         self._limit = anyio.Semaphore(concurrency)
+        self._in_flight = 0
+        # A partial batch waits for the calls in flight at most this long (see ``_lead``).
+        self._hold_s = linger_s * 25
         self._open: _Batch[In, Out] = _Batch()
         self.calls = 0
         """Batch calls made so far (for the summary: calls per record)."""
@@ -117,6 +134,8 @@ class Batcher(Generic[In, Out]):
             if self._open is batch:
                 self._open = _Batch()
             batch.full.set()
+            if batch.nudge is not None:
+                batch.nudge.set()
 
     def _withdraw(self, batch: _Batch[In, Out], index: int) -> None:
         """A caller cancelled before its batch went out: drop its item, hand the sending on."""
@@ -138,6 +157,15 @@ class Batcher(Generic[In, Out]):
         if linger and not batch.closed:
             with anyio.move_on_after(self._linger_s):
                 await batch.full.wait()
+            # Still partial while another call of ours is out: wait for it (or for the batch to
+            # fill), as TCP's Nagle does. With slots free a fixed linger sent a stream of small
+            # batches side by side (a third full, lifted limits); this way at most one partial
+            # batch is out at a time and the others fill meanwhile. Bounded, for a slow call.
+            with anyio.move_on_after(self._hold_s):
+                while self._in_flight and not batch.closed:
+                    batch.nudge = anyio.Event()
+                    await batch.nudge.wait()
+            batch.nudge = None
         async with self._limit:
             if self._ready is not None:
                 await self._ready()
@@ -149,6 +177,7 @@ class Batcher(Generic[In, Out]):
         live = [i for i in range(len(batch.items)) if i not in batch.withdrawn]
         items = [batch.items[i] for i in live] if batch.withdrawn else batch.items
         results: list[Out | BaseException] = [_WITHDRAWN] * len(batch.items)
+        self._in_flight += 1
         try:
             self.calls += 1
             self.items += len(items)
@@ -161,6 +190,10 @@ class Batcher(Generic[In, Out]):
         except Exception as exc:
             batch.error = exc
         finally:
+            self._in_flight -= 1
+            waiting = self._open.nudge
+            if waiting is not None:
+                waiting.set()
             if batch.error is None and not batch.results:
                 # The sender was cancelled mid-call: its companions must not wait forever.
                 batch.error = RuntimeError("the batch call was abandoned (shutdown)")
