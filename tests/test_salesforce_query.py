@@ -172,6 +172,36 @@ def test_lookups_by_id_and_external_id(fresh_sf: SF) -> None:
     assert [r["Id"] for r in got] == [ids[0], ids[2]]
 
 
+def test_newest_first_answers_like_a_scan(fresh_sf: SF) -> None:
+    """``ORDER BY SystemModstamp DESC LIMIT n`` (the engine's "newest change") comes from the end
+    of the stamp index, deleted and re-stamped records included as a scan would have them."""
+    sf, ep = fresh_sf
+    ids = _create_contacts(sf, 30)
+    control(ep, "POST", "/__mock/clock", {"advance_s": 10})
+    sf.Contact.update(ids[3], {"Title": "newer"})
+    sf.Contact.delete(ids[7])
+    dump = control(ep, "GET", "/__mock/dump/Contact").json()["records"]
+    for deleted in (False, True):
+        rows = sorted(
+            ((r["SystemModstamp"], r["Id"]) for r in dump if deleted or not r["IsDeleted"]), reverse=True
+        )
+        for limit in (0, 1, 2, 5, 40):
+            soql = (
+                f"SELECT Id, SystemModstamp FROM Contact ORDER BY SystemModstamp DESC, Id DESC LIMIT {limit}"
+            )
+            got = sf.query_all(soql, include_deleted=deleted)["records"]
+            assert [(r["SystemModstamp"], r["Id"]) for r in got] == rows[:limit], (limit, deleted)
+        # Ties (the update and the delete may share a second) in a scan's order: the table's.
+        scan = sorted(
+            (r for r in dump if deleted or not r["IsDeleted"]),
+            key=lambda r: r["SystemModstamp"],
+            reverse=True,
+        )
+        soql = "SELECT Id FROM Contact ORDER BY SystemModstamp DESC LIMIT 2"
+        got = sf.query_all(soql, include_deleted=deleted)["records"]
+        assert [r["Id"] for r in got] == [r["Id"] for r in scan[:2]]
+
+
 def test_email_lookups_answer_like_a_scan(fresh_sf: SF) -> None:
     """Email is indexed (not unique): after creates, email changes, a delete and a rolled-back
     composite, ``Email =`` / ``IN`` answer exactly what a scan of the dump gives."""
@@ -238,6 +268,7 @@ def test_change_stream_queries_read_only_the_index_run_they_need() -> None:
         f"WHERE SystemModstamp > {lit} AND LastName != 'x'": 1000 - 500,
         f"WHERE Id IN ('{last_id}', '{recs[0]['Id']}')": 2,
         "WHERE Email IN ('n7@example.com', 'N8@example.com', 'none@example.com') AND LastName != 'x'": 2,
+        "ORDER BY SystemModstamp DESC LIMIT 1": 100,  # the newest stamp's records (100 share one)
     }
     for where, most in shapes.items():
         got = list(candidates(table, parse_soql(f"SELECT Id FROM Contact {where}"), include_deleted=False))

@@ -9,6 +9,8 @@ the matches are precisely a run of the stamp index. Shapes served:
   dictionary lookups;
 - a lower bound on SystemModstamp (``>``, ``>=``, ``=``; through AND, and through OR when every
   branch has one): a bisect into the stamp index instead of a scan;
+- no WHERE, ``ORDER BY SystemModstamp DESC LIMIT n`` ("the newest change"): the end of the stamp
+  index;
 - ``WHERE SystemModstamp > X`` or the keyset form
   ``SystemModstamp > X OR (SystemModstamp = X AND Id > 'y')`` with ``ORDER BY SystemModstamp, Id
   LIMIT n``: only the first ``offset + n`` index entries past the key.
@@ -101,6 +103,27 @@ def _stamp_ordered(query: SoqlQuery) -> bool:
     return len(names) == len(query.order_by) and names in ([_STAMP], [_STAMP, "id"])
 
 
+def _newest_first(query: SoqlQuery) -> bool:
+    names = [o.field.name.lower() for o in query.order_by if o.descending]
+    return len(names) == len(query.order_by) and names in ([_STAMP], [_STAMP, "id"])
+
+
+def _newest(table: Table, want: int, include_deleted: bool) -> list[Record]:
+    """The ``want`` newest records by SystemModstamp and every other one sharing the last stamp
+    taken, so that the engine's own ordering of ties decides among all of them."""
+    out: list[Record] = []
+    last = None
+    for ms, rec in table.newest():
+        if len(out) >= want and ms != last:
+            break
+        if include_deleted or not rec["IsDeleted"]:
+            out.append(rec)
+            last = ms
+    # In creation order (ids sort so), as a scan hands them over: the SOQL engine's sort keeps
+    # ties in input order, so ties come out as they would from the whole table.
+    return sorted(out, key=lambda r: str(r["Id"]))
+
+
 def _keyed(table: Table, where: Any) -> list[Record] | None:
     """Records picked by ``Id``/unique-field ``=`` or ``IN`` in the WHERE (alone or ANDed)."""
     for term in _items(where, "AND") or [where]:
@@ -135,6 +158,8 @@ def _keyed(table: Table, where: Any) -> list[Record] | None:
 def candidates(table: Table, query: SoqlQuery, include_deleted: bool) -> Iterable[Record]:
     where: Any = query.where
     if where is None:
+        if query.limit is not None and _newest_first(query):
+            return _newest(table, query.offset + query.limit, include_deleted)
         return _visible(table.records.values(), include_deleted)
     keyed = _keyed(table, where)
     if keyed is not None:

@@ -158,6 +158,13 @@ class Table:
             if stamp_of.get(id15) == ms:
                 yield records[id15]
 
+    def newest(self) -> Iterator[tuple[int, Record]]:
+        """(stamp, record) of every record (live and deleted), newest SystemModstamp first."""
+        stamp_of, records = self.stamp_of, self.records
+        for ms, id15 in reversed(self._stamps):
+            if stamp_of.get(id15) == ms:
+                yield ms, records[id15]
+
     def between(self, start_ms: int, end_ms: int) -> Iterator[tuple[int, Record]]:
         """(stamp, record) with start ≤ SystemModstamp < end, in stamp order."""
         stamps = self._stamps
