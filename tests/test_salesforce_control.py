@@ -21,6 +21,20 @@ __all__ = ["fresh_sf"]
 SF = tuple[Salesforce, MockEndpoints]
 
 
+def test_seed_email_tags_and_a_dump_of_some_fields(fresh_sf: SF) -> None:
+    """Seeding in several calls (the bench's chunks) never repeats an email across tags; a dump may
+    carry only some fields (and Id), which a million records need."""
+    _, ep = fresh_sf
+    for tag in ("", "c1"):
+        body = {"sobject": "Contact", "count": 20, "seed": 7, "email_tag": tag}
+        assert control(ep, "POST", "/__mock/seed", body).json()["created"] == 20
+    bad = control(ep, "POST", "/__mock/seed", {"sobject": "Contact", "count": 1, "email_tag": "Not OK"})
+    assert bad.status_code == 400
+    rows = control(ep, "GET", "/__mock/dump/Contact?fields=Email,LastName").json()["records"]
+    assert len(rows) == 40 and all(set(r) == {"Id", "Email", "LastName"} for r in rows)
+    assert len({r["Email"].lower() for r in rows}) == 40
+
+
 def test_seed_is_reproducible_and_dump_shows_everything(fresh_sf: SF) -> None:
     sf, ep = fresh_sf
     first = control(ep, "POST", "/__mock/seed", {"sobject": "Contact", "count": 25, "seed": 7}).json()

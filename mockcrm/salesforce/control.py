@@ -28,6 +28,9 @@ class SeedRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     sobject: str
     count: int
     seed: int | None = None
+    email_tag: str = ""
+    """Lower-case letters and digits put into every email: seeding in several calls with
+    different seeds and tags never repeats an address."""
 
 
 class ConvertLead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -121,7 +124,12 @@ class SalesforceControl:
             return _bad(f"unknown sObject {req.sobject}")
         if not 0 <= req.count <= MAX_SEED:
             return _bad(f"count must be between 0 and {MAX_SEED}")
-        fake = FakeData(req.seed if req.seed is not None else self.mock.config.seed)
+        try:
+            fake = FakeData(
+                req.seed if req.seed is not None else self.mock.config.seed, email_tag=req.email_tag
+            )
+        except ValueError as exc:
+            return _bad(str(exc))
         ids: list[str] = []
         try:
             for _ in range(req.count):
