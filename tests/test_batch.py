@@ -214,7 +214,7 @@ async def test_ready_is_awaited_with_the_batch_still_open() -> None:
 async def test_a_partial_batch_waits_for_the_call_in_flight_not_beside_it() -> None:
     """Slots free, items trickling in past the linger: while a call is out, the next batch keeps
     filling (Nagle) instead of going out small beside it; a call that stays out holds it only
-    ``25 × linger``."""
+    ``5 × linger``."""
     calls: list[int] = []
     first_out, release = anyio.Event(), anyio.Event()
 
@@ -225,7 +225,7 @@ async def test_a_partial_batch_waits_for_the_call_in_flight_not_beside_it() -> N
             await release.wait()
         return list(items)
 
-    batcher: Batcher[int, int] = Batcher(flush, size=100, linger_s=0.01, concurrency=4)
+    batcher: Batcher[int, int] = Batcher(flush, size=100, linger_s=0.04, concurrency=4)
 
     async def one(i: int) -> None:
         assert await batcher.submit(i) == i
@@ -234,25 +234,26 @@ async def test_a_partial_batch_waits_for_the_call_in_flight_not_beside_it() -> N
         async with anyio.create_task_group() as tg:
             tg.start_soon(one, 0)
             await first_out.wait()
-            for i in range(1, 31):
+            for i in range(1, 11):
                 tg.start_soon(one, i)
-                await anyio.sleep(0.003)  # 30 items over ~0.1 s: ten lingers' worth
+                await anyio.sleep(0.007)  # 10 items over ~0.07 s: past the linger, within the hold
             await anyio.wait_all_tasks_blocked()
             assert calls == [1]  # held while the first call is out
             release.set()
-    assert calls == [1, 30]
+    assert calls == [1, 10]
 
     calls.clear()
-    stuck, second_out = anyio.Event(), anyio.Event()
+    stuck, stuck_out, second_out = anyio.Event(), anyio.Event(), anyio.Event()
 
     async def slow(items: Sequence[int]) -> list[int | BaseException]:
         calls.append(len(items))
         if len(calls) == 1:
+            stuck_out.set()
             await stuck.wait()
         second_out.set()
         return list(items)
 
-    held: Batcher[int, int] = Batcher(slow, size=100, linger_s=0.004, concurrency=4)
+    held: Batcher[int, int] = Batcher(slow, size=100, linger_s=0.02, concurrency=4)
 
     async def two(i: int) -> None:
         assert await held.submit(i) == i
@@ -260,7 +261,7 @@ async def test_a_partial_batch_waits_for_the_call_in_flight_not_beside_it() -> N
     with anyio.fail_after(10):
         async with anyio.create_task_group() as tg:
             tg.start_soon(two, 0)
-            await anyio.sleep(0.02)
+            await stuck_out.wait()
             tg.start_soon(two, 1)
             tg.start_soon(two, 2)
             with anyio.fail_after(2):  # the hold is 0.1 s: they go while the first is still out
