@@ -105,10 +105,10 @@ async def test_an_idle_poll_reads_once_per_stream_once_its_window_is_settled(
     hs_passes = passes1["hubspot:contacts"] - passes0["hubspot:contacts"]
     sf_passes = sum(passes1[n] - passes0[n] for n in counted if n.startswith("salesforce:"))
     assert hs_passes >= 5 and sf_passes >= 4 * 4
-    # One search per HubSpot pass, one query or delete-log read per Salesforce pass (a poll cut
-    # short by the cancel may count its pass without its call, hence the one-call slack).
-    assert hs_passes - 1 <= calls1[0] - calls0[0] <= hs_passes
-    assert sf_passes - 4 <= calls1[1] - calls0[1] <= sf_passes
+    # One search per HubSpot pass, one query or delete-log read per Salesforce pass. Each CRM has one
+    # polling loop: the pass in flight at each snapshot may count its call on one side only.
+    assert abs(calls1[0] - calls0[0] - hs_passes) <= 2
+    assert abs(calls1[1] - calls0[1] - sf_passes) <= 2
     assert engine.summary.synced == 0  # nothing synced: all of it existed before the first run
 
 
