@@ -16,8 +16,14 @@ from benchmarks.harness import Mocks, temp_dir
 from benchmarks.options import Regime
 from benchmarks.scenario_initial import run_initial
 from benchmarks.scenario_steady import run_steady
+from engine.settings import TuningSettings
 
-DEFAULTS = {"CRMSYNC_MAX_ACTORS": 512, "CRMSYNC_BATCH_SIZE": 100, "CRMSYNC_BATCH_LINGER_MS": 20}
+_TUNING = TuningSettings()  # the engine's own defaults, so the sweep moves one knob off them
+DEFAULTS = {
+    "CRMSYNC_MAX_ACTORS": _TUNING.max_actors,
+    "CRMSYNC_BATCH_SIZE": _TUNING.batch_size,
+    "CRMSYNC_BATCH_LINGER_MS": _TUNING.batch_linger_ms,
+}
 GRID: dict[str, tuple[int, ...]] = {
     "CRMSYNC_MAX_ACTORS": (32, 128, 512, 2048),
     "CRMSYNC_BATCH_SIZE": (10, 50, 100),
