@@ -19,6 +19,11 @@ clock reads at least ``m + d`` now (its clock may be skewed against ours; only i
 to be ours, give or take far less than the overlap). A look-back starts at the settled mark when
 that is later than ``cursor - overlap_ms``: an idle stream's look-back window empties once it has
 been settled, and an idle poll costs one read per stream.
+
+The look-back runs every ``lookback_interval_s`` (overlap/2 by default) and reads from
+``cursor - overlap_ms``: on a busy stream, whose cursor is near the CRM's now, a record is caught if
+it becomes visible within ``overlap - interval`` (30 s by default) of its stamp; one later than that
+can fall before the window of the first look-back after it appears.
 """
 
 from __future__ import annotations
