@@ -26,6 +26,11 @@ GONE = -1
 ``salesforce_modified_ms`` is then the record's version seen then (see ``_contact_gone``)."""
 
 
+def _untouched_since_created(sf: SfRecord) -> bool:
+    created = sf.get("CreatedDate")
+    return bool(created) and sf.get("LastModifiedDate") == created
+
+
 class ContactIdentity(ContactPair):
     """Deletes, deleted contacts, conversions and twins, on top of the pair's work."""
 
@@ -60,6 +65,10 @@ class ContactIdentity(ContactPair):
         sf_rec = self.values.salesforce_record(sf_type, sf)
         if link.hubspot_modified_ms == GONE:
             edited = sf_rec.modified_ms > link.salesforce_modified_ms
+        elif link.salesforce_modified_ms == 0 and _untouched_since_created(sf):
+            # We made this record and never read it back (a run ended first): what it holds beyond
+            # our values — its owner, the creating user — is Salesforce's own doing, not an edit.
+            edited = False
         else:
             edited = not self.values.orphan_unchanged(link, sf, side="salesforce")
         if edited and self.settings.salesforce_to_hubspot == "create_or_update":

@@ -131,7 +131,8 @@ async def open_engine(
             | {"email", *ID_PROPERTY.values(), "lastmodifieddate"}
         )
         ext = settings.contacts.external_id_field
-        always = {"Id", "Email", "LastModifiedDate", "SystemModstamp", ext}
+        # CreatedDate: a record we made and never read back is told from one edited since.
+        always = {"Id", "Email", "CreatedDate", "LastModifiedDate", "SystemModstamp", ext}
         sf_fields = {
             t: sorted(
                 {m.salesforce for m in mappings[t]}

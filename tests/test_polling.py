@@ -152,11 +152,6 @@ async def _in_salesforce(crms: Crms, hs_id: str) -> bool:
     return any(c.get("HubSpot_Id__c") == hs_id for c in await crms.sf_all("Contact"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="actors/contact.py: a Salesforce change whose HubSpot contact is archived re-creates it "
-    "before asking whether the change is our own write (an echo the last run stopped before reading)",
-)
 async def test_an_unread_echo_does_not_bring_back_a_deleted_contact(crms: Crms, tmp_path: Path) -> None:
     """Found while polling the CRMs at once: a run that stops after syncing a contact to Salesforce,
     before reading that write back, then the contact deleted in HubSpot (a HubSpot delete never
@@ -175,3 +170,28 @@ async def test_an_unread_echo_does_not_bring_back_a_deleted_contact(crms: Crms, 
             summary = await run_until_idle(engine)
     assert summary.created.hubspot == 0
     assert [c["id"] for c in await crms.hs_all() if not c.get("archived")] == []
+
+
+async def test_a_salesforce_edit_after_our_unread_create_still_brings_the_contact_back(
+    crms: Crms, tmp_path: Path
+) -> None:
+    """The other side of the test above: the record we made was edited in Salesforce (a second
+    later, so its LastModifiedDate is past its CreatedDate) before the contact was deleted in
+    HubSpot. That edit has yet to sync: under create_or_update the contact is made again with it."""
+    settings = engine_settings(crms.ep, tmp_path / "state.db")
+    with anyio.fail_after(90):
+        async with open_engine(settings) as engine:
+            await run_until_idle(engine)
+        old = await crms.hs_create(email="edited@example.com", lastname="Edited")
+        async with open_engine(settings) as engine:
+            engine.streams = [s for s in engine.streams if s.name.startswith("hubspot:")]
+            assert (await run_until_idle(engine)).created.salesforce == 1  # stops before the echo
+        (made,) = [c for c in await crms.sf_all("Contact") if c.get("HubSpot_Id__c") == old]
+        await anyio.sleep(1.1)  # Salesforce stamps whole seconds
+        await crms.sf_update("Contact", made["Id"], Title="Chief Editor")
+        await crms.hs_delete(old)
+        async with open_engine(settings) as engine:
+            summary = await run_until_idle(engine)
+    assert summary.created.hubspot == 1
+    live = [c for c in await crms.hs_all() if not c.get("archived")]
+    assert [c["properties"].get("jobtitle") for c in live] == ["Chief Editor"]
