@@ -16,7 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -220,26 +220,25 @@ class StateStore:
     # -- reads ---------------------------------------------------------------------------------
 
     async def links_by_hubspot(self, obj: str, ids: Sequence[str]) -> dict[str, Link]:
-        found = {i: link for i in ids if (link := self.links.by_hubspot(obj, i)) is not None}
-        missing = [i for i in ids if i not in found]
-        if missing:
-            sql = "SELECT * FROM links WHERE object = ? AND hubspot_id IN"
-            rows = await self._select_in(sql, obj, missing)
-            # A commit may have landed while we read: the cache, filled as it commits, is newer.
-            for link in map(_link, rows):
-                if link.hubspot_id is not None:
-                    found[link.hubspot_id] = self.links.by_hubspot(obj, link.hubspot_id) or link
-        return found
+        return await self._links_by("hubspot_id", self.links.by_hubspot, obj, ids)
 
     async def links_by_salesforce(self, obj: str, ids: Sequence[str]) -> dict[str, Link]:
-        found = {i: link for i in ids if (link := self.links.by_salesforce(obj, i)) is not None}
+        return await self._links_by("salesforce_id", self.links.by_salesforce, obj, ids)
+
+    async def _links_by(
+        self, column: str, cached: Callable[[str, str], Link | None], obj: str, ids: Sequence[str]
+    ) -> dict[str, Link]:
+        """Links by one side's id (``column``): the cache's first, the state file's for the rest."""
+        found = {i: link for i in ids if (link := cached(obj, i)) is not None}
         missing = [i for i in ids if i not in found]
         if missing:
-            sql = "SELECT * FROM links WHERE object = ? AND salesforce_id IN"
+            sql = f"SELECT * FROM links WHERE object = ? AND {column} IN"  # column: ours, never input
             rows = await self._select_in(sql, obj, missing)
             for link in map(_link, rows):
-                if link.salesforce_id is not None:
-                    found[link.salesforce_id] = self.links.by_salesforce(obj, link.salesforce_id) or link
+                key = link.hubspot_id if column == "hubspot_id" else link.salesforce_id
+                if key is not None:
+                    # A commit may have landed while we read: the cache, filled as it commits, is newer.
+                    found[key] = cached(obj, key) or link
         return found
 
     async def count_links(self, obj: str) -> int:

@@ -11,6 +11,23 @@ import pytest
 from actors.batch import Batcher
 
 
+class FirstCallHeld:
+    """A flush whose first call stays out until ``release`` is set (``out`` is set once it is out);
+    ``calls`` has each call's batch size."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+        self.out = anyio.Event()
+        self.release = anyio.Event()
+
+    async def __call__(self, items: Sequence[int]) -> list[int | BaseException]:
+        self.calls.append(len(items))
+        if len(self.calls) == 1:
+            self.out.set()
+            await self.release.wait()
+        return list(items)
+
+
 class RecordFailed(Exception):
     pass
 
@@ -155,16 +172,8 @@ async def test_a_sender_cancelled_before_the_call_hands_it_on_and_its_item_is_no
 async def test_a_batch_takes_its_items_when_a_slot_frees_not_before() -> None:
     """With the one call slot busy, everything that arrives meanwhile goes in the next call, full,
     instead of in several partial batches queued behind it with their contents fixed."""
-    calls: list[int] = []
-    first_out, release = anyio.Event(), anyio.Event()
-
-    async def flush(items: Sequence[int]) -> list[int | BaseException]:
-        calls.append(len(items))
-        if len(calls) == 1:
-            first_out.set()
-            await release.wait()
-        return list(items)
-
+    flush = FirstCallHeld()
+    calls, first_out, release = flush.calls, flush.out, flush.release
     batcher: Batcher[int, int] = Batcher(flush, size=50, linger_s=0.001, concurrency=1)
 
     async def one(i: int) -> None:
@@ -215,16 +224,8 @@ async def test_a_partial_batch_waits_for_the_call_in_flight_not_beside_it() -> N
     """Slots free, items trickling in past the linger: while a call is out, the next batch keeps
     filling (Nagle) instead of going out small beside it; a call that stays out holds it only
     ``5 × linger``."""
-    calls: list[int] = []
-    first_out, release = anyio.Event(), anyio.Event()
-
-    async def flush(items: Sequence[int]) -> list[int | BaseException]:
-        calls.append(len(items))
-        if len(calls) == 1:
-            first_out.set()
-            await release.wait()
-        return list(items)
-
+    flush = FirstCallHeld()
+    calls, first_out, release = flush.calls, flush.out, flush.release
     batcher: Batcher[int, int] = Batcher(flush, size=100, linger_s=0.04, concurrency=4)
 
     async def one(i: int) -> None:

@@ -14,6 +14,7 @@ import pytest
 from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource
 from actors.stream import Change, ChangeSource, ChangeStream
 from engine.runtime import Engine, open_engine, run_forever, run_until_idle
+from engine.settings import Settings
 from mockcrm.server import running_mocks
 from tests.conftest import mock_config
 from tests.crms import Crms, engine_settings, wait_until
@@ -152,6 +153,18 @@ async def _in_salesforce(crms: Crms, hs_id: str) -> bool:
     return any(c.get("HubSpot_Id__c") == hs_id for c in await crms.sf_all("Contact"))
 
 
+async def _synced_but_echo_unread(crms: Crms, settings: Settings, email: str) -> str:
+    """A HubSpot contact synced to Salesforce by a run that then stops before reading its own
+    Salesforce write back (only the HubSpot stream runs); returns the contact's id."""
+    async with open_engine(settings) as engine:
+        await run_until_idle(engine)
+    hs_id = await crms.hs_create(email=email, lastname="Pair")
+    async with open_engine(settings) as engine:
+        engine.streams = [s for s in engine.streams if s.name.startswith("hubspot:")]
+        assert (await run_until_idle(engine)).created.salesforce == 1
+    return hs_id
+
+
 async def test_an_unread_echo_does_not_bring_back_a_deleted_contact(crms: Crms, tmp_path: Path) -> None:
     """Found while polling the CRMs at once: a run that stops after syncing a contact to Salesforce,
     before reading that write back, then the contact deleted in HubSpot (a HubSpot delete never
@@ -159,12 +172,7 @@ async def test_an_unread_echo_does_not_bring_back_a_deleted_contact(crms: Crms, 
     must leave HubSpot alone: no edit happened in Salesforce after the delete."""
     settings = engine_settings(crms.ep, tmp_path / "state.db")
     with anyio.fail_after(90):
-        async with open_engine(settings) as engine:
-            await run_until_idle(engine)
-        old = await crms.hs_create(email="gone@example.com", lastname="Gone")
-        async with open_engine(settings) as engine:
-            engine.streams = [s for s in engine.streams if s.name.startswith("hubspot:")]
-            assert (await run_until_idle(engine)).created.salesforce == 1  # stops before the echo
+        old = await _synced_but_echo_unread(crms, settings, "gone@example.com")
         await crms.hs_delete(old)
         async with open_engine(settings) as engine:
             summary = await run_until_idle(engine)
@@ -180,12 +188,7 @@ async def test_a_salesforce_edit_after_our_unread_create_still_brings_the_contac
     HubSpot. That edit has yet to sync: under create_or_update the contact is made again with it."""
     settings = engine_settings(crms.ep, tmp_path / "state.db")
     with anyio.fail_after(90):
-        async with open_engine(settings) as engine:
-            await run_until_idle(engine)
-        old = await crms.hs_create(email="edited@example.com", lastname="Edited")
-        async with open_engine(settings) as engine:
-            engine.streams = [s for s in engine.streams if s.name.startswith("hubspot:")]
-            assert (await run_until_idle(engine)).created.salesforce == 1  # stops before the echo
+        old = await _synced_but_echo_unread(crms, settings, "edited@example.com")
         (made,) = [c for c in await crms.sf_all("Contact") if c.get("HubSpot_Id__c") == old]
         await anyio.sleep(1.1)  # Salesforce stamps whole seconds
         await crms.sf_update("Contact", made["Id"], Title="Chief Editor")
