@@ -66,6 +66,10 @@ class ChangeSource(Protocol):
         ...
 
 
+_SPENT = Change(system="", object="", record_id="", modified_ms=0)
+"""What a done ticket holds instead of its change."""
+
+
 class Ticket:
     """Handed out with each delivered change. The handler calls ``done()`` once the change is
     durable, or ``fail()`` when it must be tried again later (rate limits, an exhausted allotment,
@@ -82,6 +86,10 @@ class Ticket:
 
     def done(self) -> None:
         self.done_flag = True
+        # Only the key is needed now (the cursor's low watermark). A done ticket can wait in the
+        # in-flight queue behind a slow one for a whole pass: without its values it costs ~100 B
+        # there instead of the record's ~1 KB (a 1M-pair backfill).
+        self.change = _SPENT
 
     def fail(self) -> None:
         self.failed = True

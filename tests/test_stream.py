@@ -200,3 +200,16 @@ async def test_one_long_pass_remembers_only_its_look_back_window(tmp_path: Path)
         assert await stream.poll(handler) == 20_000
         assert most <= 2 * (500 + 100) + 1024  # twice (window + a page), at the least 1,024
         assert await stream.poll(handler) == 0  # the window's re-read is still recognised
+
+
+def test_a_done_ticket_keeps_its_key_and_lets_its_values_go() -> None:
+    change = Change(
+        system="hubspot", object="contacts", record_id="7", modified_ms=5, values={"email": "a@x.io"}
+    )
+    ticket = Ticket(change)
+    ticket.fail()
+    assert ticket.change is change  # a failed one is delivered again, whole
+    ticket.failed = False
+    ticket.done()
+    assert ticket.key == (5, "7") and ticket.done_flag
+    assert ticket.change.values == {}
