@@ -193,7 +193,9 @@ class ContactPair:
             )
 
     async def _fail(self, system: str, record_id: str, exc: RecordError) -> None:
-        self._log.warning("sync error on {} {}: {}", system, record_id, exc.message)
+        self._log.bind(record=f"{system}:{record_id}").warning(
+            "sync error on {} {}: {}", system, record_id, exc.message
+        )
         error = SyncError(
             object="contacts",
             system=system,
