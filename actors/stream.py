@@ -196,7 +196,6 @@ class ChangeStream:
         if extends and self._crm_ahead_ms is not None:
             self._settled_ms = max(settled, _ms(now) + self._crm_ahead_ms - self._overlap_ms)
         self.delivered += count
-        self._forget_old()
         return count
 
     def _saw(self, stamp_ms: int) -> None:

@@ -322,10 +322,7 @@ async def _poll_forever(
                 continue
             setbacks.exhausted = None
             logger.info("resumed")
-        try:
-            await _poll_each(streams, router)
-        except RETRYABLE as exc:
-            setbacks(exc)
+        await _poll_group(streams, router, setbacks)
         await _checkpoint(streams)
         await anyio.sleep(interval)
 
@@ -366,17 +363,22 @@ async def _poll_all(streams: Sequence[ChangeStream], router: Router, setbacks: _
     found: list[int] = []  # appended once each has finished (``x += await ...`` would lose one)
 
     async def poll_group(group: Sequence[ChangeStream]) -> None:
-        try:
-            n = await _poll_each(group, router)
-        except RETRYABLE as exc:
-            setbacks(exc)
-            n = 1
-        found.append(n)
+        found.append(await _poll_group(group, router, setbacks))
 
     async with anyio.create_task_group() as tg:
         for group in _by_system(streams):
             tg.start_soon(poll_group, group)
     return sum(found)
+
+
+async def _poll_group(streams: Sequence[ChangeStream], router: Router, setbacks: _Setbacks) -> int:
+    """One pass over one CRM's streams; a failed pass is a setback and counts as one change found
+    (the next pass starts from the cursor again)."""
+    try:
+        return await _poll_each(streams, router)
+    except RETRYABLE as exc:
+        setbacks(exc)
+        return 1
 
 
 async def _poll_each(streams: Sequence[ChangeStream], router: Router) -> int:
