@@ -9,7 +9,7 @@ work is in ``contact_pair``, the records whose pairing changes in ``contact_iden
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -29,6 +29,21 @@ def _email(value: object) -> str:
 
 class ContactActor(ContactIdentity):
     """Handles contact changes routed to it; shared by all contact actors (it holds no per-record state)."""
+
+    async def prefetch(self, changes: Sequence[Change]) -> None:
+        """The links of a page of changes, looked up at once before it is routed (see
+        ``actors/prefetch.py``)."""
+        store = self.io.store
+        hubspot = [c.record_id for c in changes if c.system == "hubspot"]
+        salesforce = [c.record_id for c in changes if c.system == "salesforce"]
+        if hubspot:
+            await store.prefetch_links("contacts", "hubspot", hubspot)
+        if salesforce:
+            await store.prefetch_links("contacts", "salesforce", salesforce)
+
+    def settled(self, change: Change) -> bool:
+        """Nothing to do for this change (the router asks before it gives the record an actor)."""
+        return self._agrees_with_last_commit(change)
 
     async def handle(self, key: str, change: Change) -> None:
         if self._agrees_with_last_commit(change):

@@ -76,6 +76,8 @@ class ContactPair:
         cached = links.by_hubspot("contacts", hs_id)
         if cached is not None or none_since == links.forgotten:
             return cached
+        if links.absent("contacts", "hubspot", hs_id):
+            return None  # looked up with its change's page (actors/prefetch.py)
         return await self.io.links_by_hs.submit(hs_id)
 
     async def _link_by_sf(self, sf_id: str, *, none_since: int | None = None) -> Link | None:
@@ -84,6 +86,8 @@ class ContactPair:
         cached = links.by_salesforce("contacts", sf_id)
         if cached is not None or none_since == links.forgotten:
             return cached
+        if links.absent("contacts", "salesforce", sf_id):
+            return None
         return await self.io.links_by_sf.submit(sf_id)
 
     def _sf_agrees(self, link: Link, sf_type: str, sf: SfRecord) -> bool:

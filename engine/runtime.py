@@ -22,9 +22,10 @@ from actors.contact import ContactActor
 from actors.contact_io import ContactIO
 from actors.contact_values import ID_PROPERTY
 from actors.owners import OwnerDirectory
+from actors.prefetch import PrefetchingSource
 from actors.router import Router
 from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource, iso_utc
-from actors.stream import Change, ChangeStream, Ticket
+from actors.stream import Change, ChangeSource, ChangeStream, Ticket
 from engine.auth import TokenProvider, hubspot_grant, salesforce_grant
 from engine.budget import AllotmentExhausted, Budget, burst_limiter
 from engine.canonical import parse_timestamp_ms
@@ -157,14 +158,21 @@ async def open_engine(
         )
         echo = tuning.echo_suppression == "on"
         actor = ContactActor(io, settings.contacts, mappings, owners, summary, echo_suppression=echo)
-        streams = [ChangeStream("hubspot:contacts", HubSpotSource(hubspot, "contacts", hs_props), store)]
+
+        # Each page's links are looked up in one query before it is routed (actors/prefetch.py).
+        def source(inner: ChangeSource) -> ChangeSource:
+            return PrefetchingSource(inner, actor.prefetch)
+
+        streams = [
+            ChangeStream("hubspot:contacts", source(HubSpotSource(hubspot, "contacts", hs_props)), store)
+        ]
         streams += [
-            ChangeStream(f"salesforce:{t}", SalesforceSource(salesforce, t, list(sf_fields[t])), store)
+            ChangeStream(f"salesforce:{t}", source(SalesforceSource(salesforce, t, sf_fields[t])), store)
             for t in SF_OBJECTS
         ]
         # Deletes unlink the pair even under do_nothing, so the delete log is always read.
         streams += [
-            ChangeStream(f"salesforce:{t}:deleted", SalesforceDeletedSource(salesforce, t), store)
+            ChangeStream(f"salesforce:{t}:deleted", source(SalesforceDeletedSource(salesforce, t)), store)
             for t in SF_OBJECTS
         ]
         for stream in streams:
@@ -334,6 +342,7 @@ def _router(tg: TaskGroup, engine: Engine, setbacks: _Setbacks) -> Router:
         max_actors=engine.settings.tuning.max_actors,
         retry_on=RETRYABLE,
         on_retry=setbacks,
+        settled=engine.actor.settled,
     )
 
 

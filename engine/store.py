@@ -241,6 +241,36 @@ class StateStore:
                     found[key] = cached(obj, key) or link
         return found
 
+    async def prefetch_links(self, obj: str, side: str, ids: Sequence[str]) -> None:
+        """Look the links of ``ids`` (one side's) up in one query, into the link cache: found ones
+        as links, the rest as absent. A change stream's page is looked up this way before it is
+        routed, so that its actors (and the router's check for echoes) find them in memory."""
+        links = self.links
+        missing = list({i: None for i in ids if not links.known(obj, side, i)})
+        if not missing:
+            return
+        column = "hubspot_id" if side == "hubspot" else "salesforce_id"
+        sql = f"SELECT * FROM links WHERE object = ? AND {column} IN"  # column: ours, never input
+        watch = links.watch()
+        try:
+            rows = await self._select_in(sql, obj, missing)
+        finally:
+            links.unwatch(watch)
+        if watch.blind:
+            return  # a link we never saw was deleted meanwhile: what we read may include it
+        found: set[str] = set()
+        for link in map(_link, rows):
+            record_id = link.hubspot_id if side == "hubspot" else link.salesforce_id
+            if record_id is None:
+                continue
+            found.add(record_id)
+            ids_of = {("hubspot", link.hubspot_id), ("salesforce", link.salesforce_id)}
+            if not ids_of & watch.ids:
+                links.read(link)
+        for record_id in missing:
+            if record_id not in found and (side, record_id) not in watch.ids:
+                links.read_absent(obj, side, record_id)
+
     async def count_links(self, obj: str) -> int:
         rows = await self._rows("SELECT count(*) FROM links WHERE object = ?", (obj,))
         return int(rows[0][0]) if rows else 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from engine.errors import StateFileError
@@ -87,3 +89,57 @@ async def test_a_failed_transaction_caches_nothing(tmp_path: Path) -> None:
         found = store.links.by_hubspot("contacts", "h1")
         assert found is not None and found.key == "k1"
         assert store.links.by_salesforce("contacts", "s2") is None
+
+
+async def test_a_page_is_looked_up_at_once_and_its_unlinked_ids_remembered(tmp_path: Path) -> None:
+    async with await StateStore.open(tmp_path / "state.db") as store:
+        await store.commit([PutLink(_link("k1", "h1", "s1", {"email": "a@x.io"}), now_ms=1)])
+    async with await StateStore.open(tmp_path / "state.db") as store:
+        links = store.links
+        await store.prefetch_links("contacts", "hubspot", ["h1", "h2", "h2"])
+        found = links.by_hubspot("contacts", "h1")
+        assert found is not None and found.bases == {"email": "a@x.io"}
+        assert links.by_salesforce("contacts", "s1") == found  # by either side's id now
+        assert links.absent("contacts", "hubspot", "h2") and not links.absent("contacts", "hubspot", "h1")
+        assert not links.absent("contacts", "salesforce", "h2")  # per side
+        # A link committed with the id ends its absence, also once the cache forgets that link.
+        await store.commit([PutLink(_link("k2", "h2", "s2"), now_ms=1)])
+        assert not links.absent("contacts", "hubspot", "h2")
+        await store.commit([DeleteLink("k2")])
+        assert not links.absent("contacts", "hubspot", "h2")  # unknown again: asked of SQLite
+        assert await store.links_by_hubspot("contacts", ["h2"]) == {}
+
+
+def test_what_a_commit_touches_during_a_read_is_not_taken_from_that_read() -> None:
+    cache = LinkCache()
+    watch = cache.watch()
+    cache.put(_link("k1", "h1", "s1"))  # committed while the read was in flight
+    cache.delete("k1")
+    other = cache.watch()
+    cache.delete("never-cached")  # ids unknown: the whole read is suspect
+    cache.unwatch(watch)
+    cache.unwatch(other)
+    assert watch.ids == {("hubspot", "h1"), ("salesforce", "s1")} and watch.blind
+    assert other.blind and not other.ids
+    # A read's link never replaces what the cache holds: the key, or an id under another key.
+    cache.put(_link("k2", "h2", "s2", {"email": "new@x.io"}))
+    cache.read(_link("k2", "h2", "s2", {"email": "old@x.io"}))
+    cache.read(_link("k3", "h2", "s3"))
+    assert cache.by_hubspot("contacts", "h2") == _link("k2", "h2", "s2", {"email": "new@x.io"})
+    assert cache.by_salesforce("contacts", "s3") is None
+
+
+async def test_a_commit_overlapping_the_page_read_wins(tmp_path: Path) -> None:
+    """A link committed while the page's query runs: the query may predate it, so neither its
+    absence nor an older version is taken from the query."""
+    async with await StateStore.open(tmp_path / "state.db") as store:
+        await store.commit([PutLink(_link("k1", "h1", "s1"), now_ms=1)])
+    async with await StateStore.open(tmp_path / "state.db") as store:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(store.prefetch_links, "contacts", "hubspot", ["h1", "h2"])
+            await anyio.lowlevel.checkpoint()  # the query is in flight
+            await store.commit([DeleteLink("k1"), PutLink(_link("k2", "h2", "s2"), now_ms=1)])
+        links = store.links
+        assert links.by_hubspot("contacts", "h1") is None and not links.absent("contacts", "hubspot", "h1")
+        found = links.by_hubspot("contacts", "h2")
+        assert found is not None and found.key == "k2"

@@ -68,3 +68,34 @@ async def test_a_full_mailbox_makes_the_producer_wait() -> None:
             await anyio.wait_all_tasks_blocked()
             assert routed == 10
             await router.wait_idle()
+
+
+async def test_a_settled_change_needs_no_actor_unless_its_record_has_one() -> None:
+    """``settled`` is asked only for a record without an actor: behind a change still queued or
+    being handled, a change goes through the mailbox in order, whatever ``settled`` would say."""
+    handled: list[tuple[str, int]] = []
+    asked: list[tuple[str, int]] = []
+    gate = anyio.Event()
+
+    async def handle(key: str, change: Change) -> None:
+        await gate.wait()
+        handled.append((key, change.modified_ms))
+
+    def settled(change: Change) -> bool:
+        asked.append((change.record_id, change.modified_ms))
+        return change.modified_ms % 2 == 1  # odd versions are "echoes"
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            router = Router(tg, handle, max_actors=4, settled=settled)
+            tickets = [Ticket(_change(k, ms)) for k, ms in [("a", 1), ("b", 2), ("b", 3)]]
+            for t in tickets:
+                await router.route(t.change.record_id, t.change, t)
+            assert tickets[0].done_flag  # settled as routed: no actor, no task switch
+            assert router.active == 1  # "b" only
+            gate.set()
+            await router.wait_idle()
+    assert all(t.done_flag for t in tickets)
+    assert asked == [("a", 1), ("b", 2)]  # b's second change found b's actor: not asked
+    assert handled == [("b", 2), ("b", 3)]
+    assert router.handled == 3
