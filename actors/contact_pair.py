@@ -105,6 +105,11 @@ class ContactPair:
         self.summary.created.salesforce += 1
         link = msgspec.structs.replace(link, salesforce_type=sobject, salesforce_id=result.id)
         hs_writes = {ID_PROPERTY[sobject]: result.id}
+        if result.created:
+            # The owner Salesforce just gave it, in the bases and HubSpot now: its echo then agrees.
+            owner_writes, owner_bases = self.values.default_owner(sobject, writes, hs.values)
+            hs_writes.update(self.owners.hubspot_ids(owner_writes, self.values.owner_fields))
+            decision = msgspec.structs.replace(decision, bases={**decision.bases, **owner_bases})
         await self._write_hubspot(link, hs_writes, hs, count=False)
         await self._commit(link, decision, hs.modified_ms, 0)
 

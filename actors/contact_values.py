@@ -14,6 +14,9 @@ from engine.store_types import Link
 
 ID_PROPERTY = {"Contact": "salesforcecontactid", "Lead": "salesforceleadid"}
 """The HubSpot property that holds the linked Salesforce id, per Salesforce object."""
+_OWNED_BY_CREATOR = frozenset({"Contact"})
+"""Objects Salesforce gives the creating user as owner when a create names none. Not Lead: an
+active lead assignment rule may pick someone else (R-OWN-4a), known only once the record is read."""
 
 
 class ContactValues:
@@ -89,6 +92,36 @@ class ContactValues:
                 return False
             compared = True
         return compared
+
+    def default_owner(
+        self, sobject: str, sf_writes: Mapping[str, Any], hs_values: Mapping[str, Any]
+    ) -> tuple[dict[str, str], dict[str, str | None]]:
+        """A record we create in Salesforce without an owner is owned by the API user. Its echo
+        would show that as a Salesforce change of the owner, which the full path (a HubSpot read)
+        sends to HubSpot: a blank or unmatched HubSpot owner takes Salesforce's (R-OWN-4). The same
+        move made with the create's own HubSpot write lets the echo agree with the bases: (HubSpot
+        writes, owners as emails; the owner bases). Nothing when the API user is unknown."""
+        email = self.owners.default_salesforce_owner()
+        if email is None or sobject not in _OWNED_BY_CREATOR:
+            return {}, {}
+        writes: dict[str, str] = {}
+        bases: dict[str, str | None] = {}
+        for m in self.mappings[sobject]:
+            if m.kind is not FieldKind.OWNER or m.effective_rule is SyncRule.DONT_SYNC:
+                continue
+            if m.salesforce in sf_writes:
+                continue  # an owner we set: Salesforce keeps it
+            try:
+                s = from_salesforce(m.kind, email, m.table)
+                h = from_hubspot(m.kind, hs_values.get(m.hubspot), m.table)
+            except CanonicalError:
+                continue
+            if s is None:
+                continue
+            bases[m.key] = s
+            if h != s:
+                writes[m.hubspot] = to_hubspot(m.kind, s, m.table)
+        return writes, bases
 
     def has_formulas(self, sobject: str) -> bool:
         return any(m.formula for m in self.mappings[sobject])

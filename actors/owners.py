@@ -19,14 +19,18 @@ class OwnerDirectory(msgspec.Struct, kw_only=True):
     """Salesforce user id (15-char prefix) → lower-case email."""
     salesforce_id: dict[str, str] = msgspec.field(default_factory=dict)
     """Lower-case email → id of an *active* Salesforce user."""
+    api_user: str | None = None
+    """The Salesforce user crmsync acts as (UserInfo), whom Salesforce makes the owner of a record
+    created without one; None when unknown."""
 
     @classmethod
     def build(
         cls,
         hubspot_owners: Iterable[tuple[str, str | None]],
         salesforce_users: Iterable[tuple[str, str | None, bool]],
+        api_user: str | None = None,
     ) -> OwnerDirectory:
-        d = cls()
+        d = cls(api_user=api_user)
         for owner_id, email in hubspot_owners:
             if email:
                 e = email.strip().lower()
@@ -42,6 +46,10 @@ class OwnerDirectory(msgspec.Struct, kw_only=True):
 
     def active_salesforce_emails(self) -> frozenset[str]:
         return frozenset(self.salesforce_id)
+
+    def default_salesforce_owner(self) -> str | None:
+        """The email of the owner Salesforce gives a record we create without one (the API user)."""
+        return self.sf_to_email(self.api_user)
 
     def hs_to_email(self, owner_id: str | None) -> str | None:
         return self.hubspot_email.get(owner_id) if owner_id else None

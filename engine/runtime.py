@@ -204,7 +204,8 @@ async def _owner_directory(hubspot: HubSpotClient, salesforce: SalesforceClient)
         if not page.nextRecordsUrl:
             break
         page = await salesforce.query_more(page.nextRecordsUrl)
-    return OwnerDirectory.build([(o.id, o.email) for o in owners if not o.archived], users)
+    hs_owners = [(o.id, o.email) for o in owners if not o.archived]
+    return OwnerDirectory.build(hs_owners, users, api_user=await salesforce.api_user())
 
 
 async def _newest_stamp(stream: str, hubspot: HubSpotClient, salesforce: SalesforceClient) -> int:

@@ -81,6 +81,13 @@ class FieldDescribe(msgspec.Struct, frozen=True):
     referenceTo: list[str] = msgspec.field(default_factory=list)
 
 
+class UserInfo(msgspec.Struct, frozen=True):
+    """``/services/oauth2/userinfo``: the user the access token acts as (the part we use)."""
+
+    user_id: str
+    email: str | None = None
+
+
 class Describe(msgspec.Struct, frozen=True):
     name: str
     fields: list[FieldDescribe]
@@ -91,6 +98,7 @@ _results = msgspec.json.Decoder(list[SaveResult])
 _errors = msgspec.json.Decoder(list[ApiError])
 _deleted = msgspec.json.Decoder(Deleted)
 _describe = msgspec.json.Decoder(Describe)
+_userinfo = msgspec.json.Decoder(UserInfo)
 _encode = msgspec.json.encode
 
 
@@ -187,6 +195,17 @@ class SalesforceClient:
     async def describe(self, sobject: str) -> Describe:
         response = await self.http.request("GET", f"{self.prefix}/sobjects/{identifier(sobject)}/describe/")
         return _describe.decode(self._ok(response, "describe"))
+
+    async def api_user(self) -> str | None:
+        """The id of the user this connection acts as, whom Salesforce makes the owner of what we
+        create without one; None when the UserInfo endpoint does not say (the caller does without)."""
+        response = await self.http.request("GET", "/services/oauth2/userinfo")
+        if response.status != 200:
+            return None
+        try:
+            return _userinfo.decode(response.body).user_id or None
+        except msgspec.DecodeError:
+            return None
 
     async def get_by_external_id(self, sobject: str, field: str, value: str) -> dict[str, Any] | None:
         path = f"{self.prefix}/sobjects/{identifier(sobject)}/{identifier(field)}/{urlquote(value, safe='')}"

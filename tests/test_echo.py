@@ -3,7 +3,7 @@ the same scenario with echo suppression switched off (``CRMSYNC_ECHO_SUPPRESSION
 
 Calls are counted by the mocks themselves (``GET /__mock/stats``) per endpoint and classified:
 polling (HubSpot search, Salesforce SOQL and the delete log) and start-up metadata (schema, owners,
-users) are allowed; record reads by id and every write are not.
+users, the API user) are allowed; record reads by id and every write are not.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def classify(endpoint: str) -> str:
         return "polling"
     if method == "GET" and ("/query" in route or route.endswith(("/deleted", "/deleted/"))):
         return "polling"  # SOQL: the change streams (and the start-up users query)
-    if method == "GET" and any(p in route for p in ("/properties", "/owners", "/describe", "/limits")):
+    startup = ("/properties", "/owners", "/describe", "/limits", "/oauth2/userinfo")
+    if method == "GET" and any(p in route for p in startup):
         return "startup"
     if (method == "POST" and route.endswith("/batch/read")) or method == "GET":
         return "record_read"

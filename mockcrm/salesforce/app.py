@@ -136,6 +136,10 @@ def create_app(config: MockConfig) -> web.Application:
         mock.stats.record(request.method, "/services/oauth2/token")
         return await oauth.token(mock, request)
 
+    async def userinfo(request: web.Request) -> web.Response:
+        mock.stats.record(request.method, "/services/oauth2/userinfo")
+        return await oauth.userinfo(mock, request)
+
     app = web.Application(
         middlewares=[limit_header, injector.middleware],
         client_max_size=MAX_BODY_BYTES,
@@ -148,6 +152,7 @@ def create_app(config: MockConfig) -> web.Application:
     app.router.add_get("/services/data/", list_versions)
     app.router.add_post("/services/oauth2/token", token)
     app.router.add_post("/services/oauth2/token/", token)
+    app.router.add_get("/services/oauth2/userinfo", userinfo)
     app.router.add_route("*", "/services/data/{tail:v.*}", api)
     target = OrgTarget(mock.org)
     add_common_control_routes(

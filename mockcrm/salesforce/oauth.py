@@ -1,4 +1,5 @@
-"""``POST /services/oauth2/token``: password, client_credentials and refresh_token grants (B2).
+"""``POST /services/oauth2/token``: password, client_credentials and refresh_token grants (B2), and
+``GET /services/oauth2/userinfo``: who the access token acts as (OpenID Connect UserInfo).
 
 Issued access tokens authenticate REST calls from then on. Answers are form-decoded requests with
 Salesforce's own error shape (``{"error", "error_description"}``, 400).
@@ -69,4 +70,44 @@ async def token(mock: SalesforceMock, request: web.Request) -> web.Response:
     if refresh is not None:
         mock.refresh_tokens.add(refresh)
         body["refresh_token"] = refresh
+    return web.Response(body=msgspec.json.encode(body), content_type="application/json", charset="UTF-8")
+
+
+async def userinfo(mock: SalesforceMock, request: web.Request) -> web.Response:
+    """The API user the bearer token acts as: the owner Salesforce gives a record created without one.
+    Real Salesforce answers a bad token here with 403 and a bare ``Bad_OAuth_Token`` (not the REST
+    API's 401 array); like the token endpoint, the call is not charged to the daily allotment."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, bearer = header.partition(" ")
+    if scheme.lower() not in ("bearer", "oauth") or bearer.strip() not in mock.tokens:
+        return web.Response(status=403, text="Bad_OAuth_Token")
+    user_id = mock.org.user_id
+    user = mock.org.tables["User"].records.get(user_id[:15], {})
+    base = _instance_url(request)
+    body = {
+        "sub": f"{base}/id/{ORG_ID}/{user_id}",
+        "user_id": user_id,
+        "organization_id": ORG_ID,
+        "preferred_username": user.get("Username"),
+        "nickname": user.get("Alias"),
+        "name": user.get("Name"),
+        "email": user.get("Email"),
+        "email_verified": True,
+        "given_name": user.get("FirstName"),
+        "family_name": user.get("LastName"),
+        "zoneinfo": "GMT",
+        "profile": f"{base}/{user_id}",
+        "is_salesforce_integration_user": False,
+        "urls": {
+            "rest": f"{base}/services/data/v{{version}}/",
+            "sobjects": f"{base}/services/data/v{{version}}/sobjects/",
+            "query": f"{base}/services/data/v{{version}}/query/",
+        },
+        "active": bool(user.get("IsActive", True)),
+        "user_type": "STANDARD",
+        "language": "en_US",
+        "locale": "en_US",
+        "utcOffset": 0,
+        "updated_at": user.get("LastModifiedDate"),
+    }
     return web.Response(body=msgspec.json.encode(body), content_type="application/json", charset="UTF-8")
