@@ -47,12 +47,14 @@ class HubSpotSource:
             read_at=read_at,
         )
 
-    async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
+    async def page(
+        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+    ) -> tuple[list[Change], str | None]:
         if token is not None and token.startswith("ms:"):
             return await self._group_page(token)
         since = since_ms if token is None else int(token)
         read_at = time.monotonic()
-        page = await self._client.search_modified(self._object, since, self._props)
+        page = await self._client.search_modified(self._object, since, self._props, until_ms=until_ms)
         changes = sorted(
             (self._change(o, read_at) for o in page.results), key=lambda c: (c.modified_ms, c.record_id)
         )
@@ -101,7 +103,9 @@ class SalesforceSource:
         self._sobject = identifier(sobject)
         self._fields = list(dict.fromkeys(["Id", "SystemModstamp", *fields]))
 
-    async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
+    async def page(
+        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+    ) -> tuple[list[Change], str | None]:
         select = ", ".join(identifier(f) for f in self._fields)
         if token is None:
             where = f"SystemModstamp >= {datetime_literal(since_ms)}"
@@ -111,6 +115,8 @@ class SalesforceSource:
             where = (
                 f"(SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > {quote(last_id or '')}))"
             )
+        if until_ms is not None:
+            where += f" AND SystemModstamp <= {datetime_literal(until_ms)}"
         soql = (
             f"SELECT {select} FROM {self._sobject} WHERE {where}"
             f" ORDER BY SystemModstamp ASC, Id ASC LIMIT {SF_PAGE}"
@@ -147,7 +153,11 @@ class SalesforceDeletedSource:
         self._client = client
         self._sobject = identifier(sobject)
 
-    async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
+    async def page(
+        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+    ) -> tuple[list[Change], str | None]:
+        # The log is one call whatever its window: it is read to the CRM's now even for a slice
+        # (``until_ms``), since more than the slice is harmless and a second-rounded end could cut it.
         now_ms = int(time.time() * 1000)
         start = max(since_ms, now_ms - 14 * 86_400_000)
         # Well ahead of our clock, for a CRM clock that runs fast: Salesforce answers up to its own

@@ -11,19 +11,26 @@ things make that harder than "remember the newest timestamp":
 - changes are handled concurrently and finish out of order — so the cursor advances only to the
   *low watermark*: the newest change such that it and every change before it are done.
 
-The look-back need not re-read what can no longer change: a record stamped ``s`` is visible by the
-CRM's time ``s + overlap_ms``, so once a complete pass has started at a CRM time ``T`` everything
-stamped up to ``T - overlap_ms`` (the *settled* mark) has been read. The CRM's time is bounded from
-below by its own stamps: a page that arrives ``d`` seconds ago holding stamp ``m`` says the CRM's
-clock reads at least ``m + d`` now (its clock may be skewed against ours; only its rate is assumed
-to be ours, give or take far less than the overlap). A look-back starts at the settled mark when
-that is later than ``cursor - overlap_ms``: an idle stream's look-back window empties once it has
-been settled, and an idle poll costs one read per stream.
+The look-back reads each record once more, when it can no longer change: a record stamped ``s``
+is visible by the CRM's time ``s + overlap_ms``. A stamp is *settled* once a read that covered it
+began at a CRM time at least that late; everything up to the *settled mark* is. Every
+``lookback_interval_s`` a poll reads the stretch from the settled mark up to ``CRM now -
+overlap_ms`` (a *slice*, with an upper bound), then on from the cursor as usual: each record is
+read twice in all, fresh and once settled, instead of again on every look-back while it sits in the
+window. A record that becomes visible late is caught by the slice that settles its stamp, between
+``overlap`` and ``overlap + interval`` after it. Pages settle as they are read, too: a backfill's
+pass over a CRM's history reads stamps long settled, and only its fresh tail is left to a slice.
 
-The look-back runs every ``lookback_interval_s`` (overlap/2 by default) and reads from
-``cursor - overlap_ms``: on a busy stream, whose cursor is near the CRM's now, a record is caught if
-it becomes visible within ``overlap - interval`` (30 s by default) of its stamp; one later than that
-can fall before the window of the first look-back after it appears.
+The CRM's time is bounded from below by its own stamps: a page that arrives ``d`` seconds ago
+holding stamp ``m`` says the CRM's clock reads at least ``m + d`` now (its clock may be skewed
+against ours; only its rate is assumed to be ours, give or take far less than the overlap). That
+bound only grows, so a pass's pages are judged again with it as later pages arrive: the first page
+of a backfill is settled once the pass has seen the CRM's present.
+
+What the stream remembers to skip re-reads (``_recent``) reaches down to the settled mark, but never
+further than ``2 × overlap_ms`` behind the cursor: a record below that which is read again counts as
+seen. That bounds memory on a busy stream whose settled mark lags (its slices are late), at the price
+of a record that became visible only after its stamp fell that far behind the cursor.
 """
 
 from __future__ import annotations
@@ -60,9 +67,13 @@ class Change(msgspec.Struct, frozen=True, kw_only=True):
 class ChangeSource(Protocol):
     """One page of changes at a time, oldest first in ``(modified_ms, record_id)`` order."""
 
-    async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
-        """Changes modified at or after ``since_ms``; ``token`` continues a previous page.
-        Returns the next token, or None when this pass is complete."""
+    async def page(
+        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+    ) -> tuple[list[Change], str | None]:
+        """Changes modified at or after ``since_ms`` (and at or before ``until_ms``, if given: more
+        is harmless, less is not); ``token`` continues a previous page. Returns the next token, or
+        None when this pass is complete. A page's changes are complete below its newest stamp: the
+        next page resumes at that stamp or after it."""
         ...
 
 
@@ -115,7 +126,11 @@ class ChangeStream:
         *,
         overlap_ms: int = 60_000,
         lookback_interval_s: float | None = None,
+        slice_from: int = 100,
     ) -> None:
+        """``slice_from``: records known in an unsettled stretch from which a look-back reads a
+        bounded slice and then the cursor's pass; below it, one pass from the stretch's bottom to
+        the end costs fewer pages (a slice takes a page of its own)."""
         self.name = name
         self._source = source
         self._store = store
@@ -133,8 +148,10 @@ class ChangeStream:
         self._looked_back_at = -math.inf
         # max(stamp - arrival) over every page: the CRM's clock reads at least monotonic_ms() + this.
         self._crm_ahead_ms: int | None = None
-        self._settled_ms: int | None = None
+        self._settled_ms = -1
+        """Every stamp up to this one is settled (see the module docstring)."""
         self._lookback_interval_s = overlap_ms / 2000 if lookback_interval_s is None else lookback_interval_s
+        self._slice_from = slice_from
 
     async def load(self, initial_ms: int) -> None:
         """Resume from the saved cursor, or start at ``initial_ms`` (a new state file: nothing
@@ -144,39 +161,58 @@ class ChangeStream:
             saved = Cursor(ts_ms=initial_ms, last_id="", floor_ms=initial_ms)
             await self._store.commit([PutCursor(self.name, saved)])
         self.cursor = self._saved = saved
+        # What an earlier process read up to the window is taken as settled (it looked back too).
+        self._settled_ms = max(-1, saved.ts_ms - self._overlap_ms - 1)
 
     def rewind(self) -> None:
         """Backfill: deliver every existing record once (the floor drops to zero), then carry on."""
         self.cursor = Cursor(ts_ms=0, last_id="", floor_ms=0)
         self._looked_back_at = -math.inf
-        self._settled_ms = None
+        self._settled_ms = -1
 
     async def poll(self, deliver: Deliver) -> int:
-        """One pass over everything modified since the cursor (minus the overlap); returns how many
-        changes were delivered. ``deliver`` may block (bounded mailboxes): that is back-pressure."""
-        now = time.monotonic()
-        settled = -1 if self._settled_ms is None else self._settled_ms
-        if now - self._looked_back_at >= self._lookback_interval_s:
-            # Re-reading the look-back window on every poll would multiply the calls of a busy
-            # stream; every overlap/2 still catches any late-visible record well inside the window.
-            # What is settled is not read again (an idle stream's window empties that way).
-            since = max(0, self.cursor.ts_ms - self._overlap_ms, min(settled, self.cursor.ts_ms))
-            self._looked_back_at = now
-        else:
-            since = self.cursor.ts_ms
-        # This pass reads on from what is settled (or from the bottom of the window): if it completes,
-        # what it started after is settled too.
-        extends = since <= max(settled, self.cursor.ts_ms - self._overlap_ms, 0)
-        token: str | None = None
+        """One pass over everything modified since the cursor, after a slice of the look-back when
+        one is due; returns how many changes were delivered. ``deliver`` may block (bounded
+        mailboxes): that is back-pressure."""
         count = 0
         for ticket in [t for t in self._in_flight if t.failed]:
             ticket.failed = False
             count += 1
             await deliver(ticket.change, ticket)
+        self.delivered += count
+        now = time.monotonic()
+        # Below the horizon counts as settled (a re-read there is taken as seen, so never re-read).
+        self._settled_ms = max(self._settled_ms, self._horizon() - 1)
+        low = self._settled_ms + 1
+        if low < self.cursor.ts_ms:  # a stretch below the cursor is not settled yet
+            high = None if self._crm_ahead_ms is None else _ms(now) + self._crm_ahead_ms - self._overlap_ms
+            if high is None or high >= self.cursor.ts_ms:
+                # The CRM's clock is not known yet (a first pass after a start), or the whole
+                # stretch can be settled now: one pass from its bottom does both.
+                return count + await self._pass(low, None, deliver)
+            if high >= low and now - self._looked_back_at >= self._lookback_interval_s:
+                self._looked_back_at = now
+                if self._known_from(low) < self._slice_from:
+                    return count + await self._pass(low, None, deliver)  # one page for both reads
+                count += await self._pass(low, high, deliver)
+        return count + await self._pass(self.cursor.ts_ms, None, deliver)
+
+    async def _pass(self, since: int, until: int | None, deliver: Deliver) -> int:
+        """Read ``[since, until]`` page by page, delivering what is new and settling what it can."""
+        token: str | None = None
+        count = 0
+        # (asked at, stamps complete up to) of this pass's pages not yet settled, while the pass
+        # has read every stamp from the settled mark on.
+        chain: list[tuple[int, float]] | None = [] if since <= self._settled_ms + 1 else None
         while True:
-            changes, token = await self._source.page(since, token)
-            if changes:
-                self._saw(max(c.modified_ms for c in changes))
+            asked = _ms(time.monotonic())
+            if until is None:
+                changes, token = await self._source.page(since, token)
+            else:
+                changes, token = await self._source.page(since, token, until_ms=until)
+            newest = max((c.modified_ms for c in changes), default=None)
+            if newest is not None:
+                self._saw(newest)
             for change in changes:
                 if self._seen(change):
                     continue
@@ -187,16 +223,44 @@ class ChangeStream:
                 await deliver(change, ticket)
                 if failpoints.ARMED:
                     failpoints.hit("page_read")
+            if chain is not None:
+                if token is None:
+                    chain.append((asked, math.inf if until is None else until))
+                elif newest is not None:
+                    chain.append((asked, newest - 1))  # every page resumes at its newest stamp or after
+                else:
+                    chain = None  # a page that says nothing of what it covered ends the chain
+                if chain is not None:
+                    self._settle(chain)
             self._advance()
             # Pruned page by page (amortised), not only after the pass: a backfill's first pass reads
             # every record, and holding a version of each until its end grew the engine with N.
             self._forget_old()
             if token is None:
                 break
-        if extends and self._crm_ahead_ms is not None:
-            self._settled_ms = max(settled, _ms(now) + self._crm_ahead_ms - self._overlap_ms)
         self.delivered += count
         return count
+
+    def _settle(self, chain: list[tuple[int, float]]) -> None:
+        """Raise the settled mark over the chain's leading pages that the CRM's clock now covers."""
+        ahead = self._crm_ahead_ms
+        if ahead is None:
+            return
+        while chain:
+            asked, complete = chain[0]
+            reach = min(complete, asked + ahead - self._overlap_ms)
+            if reach > self._settled_ms:
+                self._settled_ms = int(reach)
+            if reach < complete:
+                return  # judged again when a later page raises the bound on the CRM's clock
+            chain.pop(0)
+
+    def _horizon(self) -> int:
+        """Stamps below this are not re-read, and a re-read one is taken as seen."""
+        return max(0, self.cursor.ts_ms - 2 * self._overlap_ms)
+
+    def _known_from(self, stamp_ms: int) -> int:
+        return sum(1 for v in self._recent.values() if v[0] >= stamp_ms)
 
     def _saw(self, stamp_ms: int) -> None:
         """A page just arrived holding ``stamp_ms``: the CRM's clock read at least that when it sent it."""
@@ -219,9 +283,9 @@ class ChangeStream:
             return False
         if self._overlap_ms == 0:
             return True
-        # Inside the look-back window and never delivered by this process: late-visible, or read
-        # again after a restart (redelivering is harmless; missing it would not be).
-        return change.modified_ms < self.cursor.ts_ms - self._overlap_ms
+        # Unsettled and never delivered by this process: late-visible, or read again after a
+        # restart (redelivering is harmless; missing it would not be).
+        return change.modified_ms <= max(self._settled_ms, self._horizon() - 1)
 
     def _advance(self) -> None:
         while self._in_flight and self._in_flight[0].done_flag:
@@ -231,7 +295,9 @@ class ChangeStream:
 
     def _forget_old(self) -> None:
         if len(self._recent) > max(1024, 2 * self._kept):
-            horizon = self.cursor.ts_ms - self._overlap_ms
+            # What is settled is never delivered again, but an in-flight change (past the cursor)
+            # must stay known, or the next read from the cursor would deliver it twice.
+            horizon = max(min(self._settled_ms + 1, self.cursor.ts_ms), self._horizon())
             self._recent = {k: v for k, v in self._recent.items() if v[0] >= horizon}
             self._kept = len(self._recent)
 

@@ -191,17 +191,16 @@ class HubSpotClient:
         *,
         exact: bool = False,
         after: str | None = None,
+        until_ms: int | None = None,
     ) -> Page:
-        """Records modified at or after ``since_ms`` (or exactly at it), oldest first, 200 a page."""
+        """Records modified at or after ``since_ms`` (or exactly at it; and at or before
+        ``until_ms``), oldest first, 200 a page."""
         lm = last_modified_property(object_type)
+        filters = [{"propertyName": lm, "operator": "EQ" if exact else "GTE", "value": str(since_ms)}]
+        if until_ms is not None and not exact:
+            filters.append({"propertyName": lm, "operator": "LTE", "value": str(until_ms)})
         body: dict[str, object] = {
-            "filterGroups": [
-                {
-                    "filters": [
-                        {"propertyName": lm, "operator": "EQ" if exact else "GTE", "value": str(since_ms)}
-                    ]
-                }
-            ],
+            "filterGroups": [{"filters": filters}],
             "sorts": [{"propertyName": lm, "direction": "ASCENDING"}],
             "properties": [*properties, lm],
             "limit": SEARCH_PAGE,

@@ -244,8 +244,10 @@ class CountingSource:
         self.source = source
         self.returned = 0
 
-    async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
-        changes, token = await self.source.page(since_ms, token)
+    async def page(
+        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+    ) -> tuple[list[Change], str | None]:
+        changes, token = await self.source.page(since_ms, token, until_ms=until_ms)
         self.returned += len(changes)
         return changes, token
 

@@ -40,13 +40,15 @@ class Counted:
         self.gate: anyio.Event | None = None
         """While set to an unset event, a pass waits on it before its first page."""
 
-    async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
+    async def page(
+        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+    ) -> tuple[list[Change], str | None]:
         if token is None:
             self.passes += 1
             if self.gate is not None:
                 await self.gate.wait()
         self.pages += 1
-        return await self.source.page(since_ms, token)
+        return await self.source.page(since_ms, token, until_ms=until_ms)
 
 
 async def counted_streams(engine: Engine) -> dict[str, Counted]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from pathlib import Path
 
 import anyio
@@ -18,14 +20,24 @@ class ListSource:
         self.values: dict[str, dict[str, str]] = {}
         self.page_size = page_size
         self.pages = 0
+        self.returned: list[str] = []
+        """Every record id a page returned, re-reads included."""
+        self.bounded = 0
+        """Passes asked for with an upper bound (look-back slices)."""
 
     def touch(self, record_id: str, ms: int, **values: str) -> None:
         self.records[record_id] = ms
         self.values[record_id] = values
 
-    async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
+    async def page(
+        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+    ) -> tuple[list[Change], str | None]:
         self.pages += 1
-        rows = sorted((ms, rid) for rid, ms in self.records.items() if ms >= since_ms)
+        if until_ms is not None and token is None:
+            self.bounded += 1
+        top = until_ms if until_ms is not None else float("inf")
+        rows = sorted((ms, rid) for rid, ms in self.records.items() if since_ms <= ms <= top)
+        self.returned.extend(rid for _, rid in rows[int(token or 0) : int(token or 0) + self.page_size])
         start = int(token or 0)
         chunk = rows[start : start + self.page_size]
         nxt = str(start + self.page_size) if start + self.page_size < len(rows) else None
@@ -64,34 +76,56 @@ async def test_equal_timestamps_across_pages_are_all_delivered_once(tmp_path: Pa
         assert (stream.cursor.ts_ms, stream.cursor.last_id) == (1000, "r49")
 
 
-async def test_late_visible_record_inside_the_overlap_is_picked_up(tmp_path: Path) -> None:
+def now_ms() -> int:
+    """The CRM's clock in these tests is ours (``time.monotonic``, as the stream reads it)."""
+    return int(time.monotonic() * 1000)
+
+
+async def test_a_late_visible_record_is_caught_once_its_stamp_settles(tmp_path: Path) -> None:
     source = ListSource(page_size=100)
-    source.touch("a", 1000)
-    source.touch("b", 2000)
+    source.touch("a", now_ms() - 50)
+    source.touch("b", now_ms())
     async with await StateStore.open(tmp_path / "s.db") as store:
-        stream = ChangeStream("s:o", source, store, overlap_ms=5000, lookback_interval_s=0)
+        stream = ChangeStream("s:o", source, store, overlap_ms=300, lookback_interval_s=0)
         await stream.load(initial_ms=0)
         handler = Handler()
-        await stream.poll(handler)
-        source.touch("late", 1500)  # committed late with an older timestamp
-        source.touch("a", 2500)  # and a real new edit
         assert await stream.poll(handler) == 2
-        assert handler.seen[-2:] == [("late", 1500), ("a", 2500)]
+        late = source.records["b"] - 20
+        source.touch("late", late)  # committed late, with a stamp behind the cursor
+        source.touch("a", now_ms() + 1)  # and a real new edit
+        assert await stream.poll(handler) == 1  # the edit; the late one's stamp is not settled yet
+        await anyio.sleep(0.35)
+        assert await stream.poll(handler) == 1
+        assert handler.seen[-1] == ("late", late)
+        assert await stream.poll(handler) == 0
 
 
-async def test_look_back_is_throttled_but_not_skipped(tmp_path: Path) -> None:
-    source = ListSource(page_size=100)
-    source.touch("a", 1000)
+async def test_a_busy_stream_reads_each_record_once_more_in_throttled_slices(tmp_path: Path) -> None:
+    """Fresh records every poll, some late-visible: each is delivered once, read at most three
+    times (fresh, once as the cursor's own record, once in the slice that settles it), and the
+    slices come at most once per interval."""
+    source = ListSource(page_size=4)
     async with await StateStore.open(tmp_path / "s.db") as store:
-        stream = ChangeStream("s:o", source, store, overlap_ms=5000, lookback_interval_s=0.2)
+        stream = ChangeStream("s:o", source, store, overlap_ms=400, lookback_interval_s=0.3, slice_from=0)
         await stream.load(initial_ms=0)
         handler = Handler()
+        started = time.monotonic()
+        for i in range(30):
+            source.touch(f"r{i:02d}", now_ms())
+            if i % 5 == 4:
+                source.touch(f"late{i:02d}", now_ms() - 100)
+            await stream.poll(handler)
+            await anyio.sleep(0.04)
+        elapsed = time.monotonic() - started
+        await anyio.sleep(0.45)
         await stream.poll(handler)
-        source.touch("late", 900)
-        assert await stream.poll(handler) == 0  # no look-back yet: only past the cursor
-        await anyio.sleep(0.25)
-        assert await stream.poll(handler) == 1
-        assert handler.seen[-1] == ("late", 900)
+        await stream.poll(handler)
+    ids = [rid for rid, _ in handler.seen]
+    assert sorted(ids) == sorted(source.records)  # every one, late ones too, each once
+    reads = Counter(source.returned)
+    assert max(reads.values()) <= 3, reads.most_common(3)
+    slices = source.bounded
+    assert 1 <= slices <= elapsed / 0.3 + 2
 
 
 async def test_cursor_holds_at_the_low_watermark_and_survives_restart(tmp_path: Path) -> None:
@@ -152,11 +186,12 @@ async def test_two_versions_stamped_in_the_same_second_are_both_delivered(tmp_pa
 
 
 async def test_an_idle_stream_stops_rereading_a_settled_window(tmp_path: Path) -> None:
-    """Stamps here are the source's clock; 1 s after the newest one was seen, nothing up to it can
-    still appear (the overlap), so a look-back reads from the cursor on: one page per pass."""
+    """1 s (the overlap) after the newest stamp, nothing up to it can still appear, so once a pass
+    has read the window at that time, a poll reads from the cursor on: one page per pass."""
     source = ListSource(page_size=10)
+    start = now_ms() - 35
     for i in range(35):
-        source.touch(f"r{i:02d}", 1000 + i)
+        source.touch(f"r{i:02d}", start + i)
     async with await StateStore.open(tmp_path / "s.db") as store:
         stream = ChangeStream("s:o", source, store, overlap_ms=1000, lookback_interval_s=0)
         await stream.load(initial_ms=0)
@@ -168,15 +203,14 @@ async def test_an_idle_stream_stops_rereading_a_settled_window(tmp_path: Path) -
             return source.pages - before
 
         assert await pages_of_a_pass() == 4  # 35 new records
-        assert await pages_of_a_pass() == 4  # the window again: a late record may still appear
-        source.touch("late", 1010)
+        source.touch("late", start + 10)
         await anyio.sleep(1.05)
-        assert await pages_of_a_pass() == 4  # found it, and settled up to the cursor meanwhile
-        assert handler.seen[-1] == ("late", 1010)
+        assert await pages_of_a_pass() == 4  # the window once more: it found the late one, settled
+        assert handler.seen[-1] == ("late", start + 10)
         assert [await pages_of_a_pass() for _ in range(3)] == [1, 1, 1]
-        source.touch("new", 1100)
+        source.touch("new", now_ms())
         assert await pages_of_a_pass() == 1
-        assert handler.seen[-1] == ("new", 1100)
+        assert handler.seen[-1][0] == "new"
         stream.rewind()  # a backfill starts from nothing settled
         assert await pages_of_a_pass() == 4
 
