@@ -22,11 +22,16 @@ class HubSpotSource:
 
     Offset paging (``after``) over a result set that changes while it is read skips records: every
     record the engine writes moves to the end of the order, and the ones behind it slide into
-    offsets already read. So each page starts again from the newest timestamp seen (which also
-    keeps clear of search's 10,000-result cap). Only when one page is entirely one millisecond does
-    the source page by offset inside that millisecond — and then rescans it until a scan finds
-    nothing new, since records leaving it shift the rest down.
+    offsets already read. So each page starts again after the newest timestamp seen (which also
+    keeps clear of search's 10,000-result cap): ``lm > t OR (lm = t AND hs_object_id NOT_IN the ids
+    seen at t)``, a keyset in two filter groups, so that a batch of our writes stamped in one
+    millisecond is not read twice. More than ``KEYSET_IDS`` ids at ``t`` would not fit a search body:
+    the page then starts at ``t`` and the ones seen again are skipped downstream. Only when one page
+    is entirely one millisecond does the source page by offset inside that millisecond — and then
+    rescans it until a scan finds nothing new, since records leaving it shift the rest down.
     """
+
+    KEYSET_IDS = 100
 
     def __init__(self, client: HubSpotClient, object_type: str, properties: Sequence[str]) -> None:
         self._client = client
@@ -52,20 +57,30 @@ class HubSpotSource:
     ) -> tuple[list[Change], str | None]:
         if token is not None and token.startswith("ms:"):
             return await self._group_page(token)
-        since = since_ms if token is None else int(token)
+        seen: list[str] = []
+        if token is None:
+            since = since_ms
+        else:
+            stamp, _, ids = token.partition(":")
+            since, seen = int(stamp), ids.split(",") if ids else []
         read_at = time.monotonic()
-        page = await self._client.search_modified(self._object, since, self._props, until_ms=until_ms)
+        page = await self._client.search_modified(
+            self._object, since, self._props, until_ms=until_ms, seen_at_since=seen
+        )
         changes = sorted(
             (self._change(o, read_at) for o in page.results), key=lambda c: (c.modified_ms, c.record_id)
         )
         if len(changes) < SEARCH_PAGE:
             return changes, None
         newest = changes[-1].modified_ms
-        if newest > since:
-            return changes, str(newest)  # next page: from the newest millisecond seen (re-read, deduplicated)
-        self._group_ids = {c.record_id for c in changes}
-        self._group_new = False
-        return changes, f"ms:{since}:{SEARCH_PAGE}"
+        at_newest = [c.record_id for c in changes if c.modified_ms == newest]
+        if newest == since:  # the whole page is one millisecond: page by offset inside it
+            self._group_ids = {*seen, *at_newest}
+            self._group_new = False
+            return changes, f"ms:{since}:{0 if seen else SEARCH_PAGE}"
+        if len(at_newest) <= self.KEYSET_IDS:
+            return changes, f"{newest}:{','.join(at_newest)}"  # next page: after what was seen
+        return changes, str(newest)  # from the newest millisecond again (re-read, deduplicated)
 
     async def _group_page(self, token: str) -> tuple[list[Change], str | None]:
         _, ms_text, offset_text = token.split(":")

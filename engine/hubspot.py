@@ -162,6 +162,10 @@ class HubSpotPolicy:
         return Verdict.RETURN, None
 
 
+def _filter(prop: str, operator: str, value: str) -> dict[str, object]:
+    return {"propertyName": prop, "operator": operator, "value": value}
+
+
 class HubSpotClient:
     def __init__(self, http: HttpClient, *, search_limiter: AsyncLimiter | None = None) -> None:
         self.http = http
@@ -192,15 +196,28 @@ class HubSpotClient:
         exact: bool = False,
         after: str | None = None,
         until_ms: int | None = None,
+        seen_at_since: Sequence[str] = (),
     ) -> Page:
         """Records modified at or after ``since_ms`` (or exactly at it; and at or before
-        ``until_ms``), oldest first, 200 a page."""
+        ``until_ms``), oldest first, 200 a page; those stamped ``since_ms`` whose ids are in
+        ``seen_at_since`` are left out (a keyset page: two filter groups)."""
         lm = last_modified_property(object_type)
-        filters = [{"propertyName": lm, "operator": "EQ" if exact else "GTE", "value": str(since_ms)}]
-        if until_ms is not None and not exact:
-            filters.append({"propertyName": lm, "operator": "LTE", "value": str(until_ms)})
+        upper = [] if until_ms is None or exact else [_filter(lm, "LTE", str(until_ms))]
+        groups: list[dict[str, object]]
+        if seen_at_since and not exact:
+            groups = [
+                {"filters": [_filter(lm, "GT", str(since_ms)), *upper]},
+                {
+                    "filters": [
+                        _filter(lm, "EQ", str(since_ms)),
+                        {"propertyName": "hs_object_id", "operator": "NOT_IN", "values": list(seen_at_since)},
+                    ]
+                },
+            ]
+        else:
+            groups = [{"filters": [_filter(lm, "EQ" if exact else "GTE", str(since_ms)), *upper]}]
         body: dict[str, object] = {
-            "filterGroups": [{"filters": filters}],
+            "filterGroups": groups,
             "sorts": [{"propertyName": lm, "direction": "ASCENDING"}],
             "properties": [*properties, lm],
             "limit": SEARCH_PAGE,

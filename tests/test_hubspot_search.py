@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from hubspot.crm.companies import PublicObjectSearchRequest
 
+from engine.canonical import parse_timestamp_ms
 from mockcrm.config import MockEndpoints
 from tests.test_hubspot_support import call, client, hubspot_mocks, reset, watchdog
 
@@ -252,3 +253,54 @@ def test_search_lag_rule_makes_changes_late_visible() -> None:
             _, out, _ = call(hs, "POST", "/crm/v3/objects/companies/search", body)
             assert [r["id"] for r in out["results"]] == [made["id"]]
         assert call(hs, "POST", "/__mock/rules", {"search_lag_ms": -1})[0] == 400
+
+
+def test_keyset_pages_read_a_shared_millisecond_once() -> None:
+    """The change stream's paging, ``lm > t OR (lm = t AND hs_object_id NOT_IN seen)``: a batch
+    stamped in one millisecond and cut by a page boundary is read once. The mock answers it from its
+    modified index; the same query with a no-op filter added takes the general path, as the model."""
+    with hubspot_mocks() as hs:
+        _keyset_walk(hs)
+
+
+def _keyset_walk(hs: MockEndpoints) -> None:
+    status, _, _ = call(
+        hs, "POST", "/crm/v3/objects/companies/batch/create",
+        {"inputs": [{"properties": {"name": f"Keyset {i}"}} for i in range(100)]},
+    )  # fmt: skip
+    assert status == 201
+    lm = "hs_lastmodifieddate"
+    since, seen, read = 0, list[str](), list[tuple[int, str]]()
+    while True:
+        if seen:
+            groups = [
+                [f(lm, "GT", str(since))],
+                [f(lm, "EQ", str(since)), f("hs_object_id", "NOT_IN", values=seen)],
+            ]
+        else:
+            groups = [[f(lm, "GTE", str(since))]]
+        body: dict[str, object] = {"sorts": [{"propertyName": lm, "direction": "ASCENDING"}], "limit": 30}
+        status, fast, _ = call(
+            hs,
+            "POST",
+            "/crm/v3/objects/companies/search",
+            {**body, "filterGroups": [{"filters": g} for g in groups]},
+        )
+        assert status == 200, fast
+        general = [{"filters": [*g, f("name", "HAS_PROPERTY")]} for g in groups]
+        status, model, _ = call(
+            hs, "POST", "/crm/v3/objects/companies/search", {**body, "filterGroups": general}
+        )
+        assert status == 200, model
+        assert [r["id"] for r in fast["results"]] == [r["id"] for r in model["results"]]
+        assert fast["total"] == model["total"]
+        page = [(parse_timestamp_ms(r["properties"][lm]), r["id"]) for r in fast["results"]]
+        read += page
+        if len(page) < 30:
+            break
+        newest = page[-1][0]
+        seen = [*(seen if newest == since else []), *(rid for ms, rid in page if ms == newest)]
+        since = newest
+    everything = {(parse_timestamp_ms(r["properties"][lm]), str(r["id"])) for r in _dump(hs)}
+    assert len(read) == len(set(read)) == len(everything)
+    assert set(read) == everything

@@ -4,6 +4,7 @@ ever "it arrives while the other CRM's pass is still going", never a wall-clock 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -200,3 +201,25 @@ async def test_a_salesforce_edit_after_our_unread_create_still_brings_the_contac
     assert summary.created.hubspot == 1
     live = [c for c in await crms.hs_all() if not c.get("archived")]
     assert [c["properties"].get("jobtitle") for c in live] == ["Chief Editor"]
+
+
+async def test_a_hubspot_pass_reads_each_record_once_across_shared_milliseconds(
+    crms: Crms, tmp_path: Path
+) -> None:
+    """Seeded contacts share milliseconds (dozens to each), so pages end inside one: each page
+    resumes after the ids it saw there, and the pass returns every contact exactly once."""
+    await seed_hubspot(crms, SEEDED)
+    settings = lifted(engine_settings(crms.ep, tmp_path / "s.db"))
+    with anyio.fail_after(60):
+        async with open_engine(settings) as engine:
+            source = HubSpotSource(engine.hubspot, "contacts", engine.actor.io.hs_props)
+            read: list[Change] = []
+            token: str | None = None
+            while True:
+                changes, token = await source.page(0, token)
+                read += changes
+                if token is None:
+                    break
+    stamps = Counter(c.modified_ms for c in read)
+    assert max(stamps.values()) > 1  # the case in point: milliseconds shared
+    assert len(read) == len({c.record_id for c in read}) == SEEDED

@@ -75,6 +75,9 @@ def find_page(
     if not groups:
         window = (-(1 << 62), 1 << 62)  # everything: "the most recently modified record" and alike
     cut = visible_until(mock)
+    keyset = _keyset_groups(otype, groups) if len(groups) > 1 else None
+    if keyset is not None and sort is not None and sort[0] == otype.modified_prop and not body.query:
+        return _keyset_page(mock.portal.stores[otype.name], keyset, cut, offset, body.limit, sort[1])
     if (
         window is not None
         and sort is not None
@@ -100,6 +103,73 @@ def find_page(
     matches = find(mock, otype, body, groups, compiled, sort, cut)
     end = min(offset + body.limit, RESULT_CAP, len(matches))
     return matches[offset:end], len(matches)
+
+
+Keyset = list[tuple[tuple[int, int], frozenset[int]]]
+
+
+def _keyset_groups(otype: ObjectTypeDef, groups: list[list[Filter]]) -> Keyset | None:
+    """Each group as (its window on the last-modified property, the ids it excludes), when every
+    group is only that: the keyset-paging query "after (ms, these ids)", ``(lm > t) OR (lm = t AND
+    hs_object_id NOT_IN seen)``. None for any other shape (the general path answers those)."""
+    out: Keyset = []
+    for g in groups:
+        excluded: set[int] = set()
+        ranges: list[Filter] = []
+        for f in g:
+            op = f.operator.upper()
+            if f.property_name == otype.modified_prop and op in _RANGE_OPS:
+                ranges.append(f)
+            elif f.property_name == "hs_object_id" and op == "NOT_IN":
+                ids = (parse_id(as_string(v).strip()) for v in f.values)
+                excluded.update(i for i in ids if i is not None)
+            else:
+                return None
+        window = _index_window(otype, ranges)
+        if window is None:
+            return None
+        out.append((window, frozenset(excluded)))
+    return out
+
+
+def _keyset_page(
+    store: ObjectStore, groups: Keyset, cut: int | None, offset: int, limit: int, descending: bool
+) -> tuple[list[Record], int]:
+    """A page of a keyset query from the modified index: the windows' positions give the total, less
+    the excluded records that no other group takes; the page walks the windows skipping those."""
+    hi_cap = (1 << 62) if cut is None else cut
+    merged: list[list[int]] = []
+    for lo, hi in sorted((lo, min(hi, hi_cap)) for (lo, hi), _ in groups):
+        if lo > hi:
+            continue
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+
+    def matches(ms: int, rec_id: int) -> bool:
+        return any(lo <= ms <= min(hi, hi_cap) and rec_id not in ex for (lo, hi), ex in groups)
+
+    spans = [store.modified.bounds(lo, hi) for lo, hi in merged]
+    dropped = 0
+    for rec_id in set().union(*(ex for _, ex in groups)):
+        rec = store.get_live(rec_id)
+        if rec is not None and any(lo <= rec.updated_ms <= hi for lo, hi in merged):
+            dropped += not matches(rec.updated_ms, rec_id)
+    total = sum(stop - start for start, stop in spans) - dropped
+    page: list[Record] = []
+    skip = offset
+    for start, stop in reversed(spans) if descending else spans:
+        for ms, rec_id in store.modified.entries(start, stop, reverse=descending):
+            if not matches(ms, rec_id):
+                continue
+            if skip:
+                skip -= 1
+                continue
+            if len(page) == limit or offset + len(page) >= RESULT_CAP:
+                return page, total
+            page.append(store.records[rec_id])
+    return page, total
 
 
 def find(
