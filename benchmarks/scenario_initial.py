@@ -82,6 +82,7 @@ async def run_initial(
         mocks.limits,
         read_share=mix.hubspot_read_share,
         write_share=mix.hubspot_write_share,
+        linked_share=mix.linked / mix.pairs if mix.pairs else 0.0,
         batch_size=batch_size_of(tuning),
     )
     rate = records / seconds if seconds > 0 else 0.0

@@ -136,7 +136,9 @@ async def test_real_limits_measured_against_the_ceiling() -> None:
                 r = await run_initial(mocks, 90, Path(tmp))
     assert (
         r.ceiling.pairs_per_s
-        == ceiling(Limits.of("real"), read_share=2 / 3, write_share=1 / 3, batch_size=100).pairs_per_s
+        == ceiling(
+            Limits.of("real"), read_share=2 / 3, write_share=1 / 3, linked_share=1 / 3, batch_size=100
+        ).pairs_per_s
     )
     assert r.ceiling.pairs_per_s is not None
     assert r.fraction_of_ceiling == pytest.approx(r.pairs_per_s / r.ceiling.pairs_per_s, abs=1e-3)
@@ -163,11 +165,26 @@ def test_ceiling_follows_from_the_limits() -> None:
     assert c.search_bound == pytest.approx(5 * 200 / searched, abs=0.1)  # 600 pairs/s
     assert c.burst_bound == pytest.approx(19 / (searched / 200 + 1 / 100), abs=0.1)  # 1036
     assert c.pairs_per_s == c.search_bound and c.bound_by == "hubspot search rate"
+    assert not c.linked_by_batch_read
     # Read once and create what HubSpot lacks, nothing more: the looser one-off-copy figure.
     assert c.one_pass_pairs_per_s == pytest.approx(5 * 200 / (2 / 3), abs=0.1)  # 1500
+    # The linked third found from Salesforce by batch read (a burst call per 100) and written before
+    # search reaches it is read once: fewer searches, more burst calls, a higher bound.
+    linked = ceiling(
+        Limits.of("real"), read_share=2 / 3, write_share=1 / 3, linked_share=1 / 3, batch_size=100
+    )
+    searched = 2 / 3 + 1 - 1 / 3
+    assert linked.search_bound == pytest.approx(5 * 200 / searched, abs=0.1)  # 750 pairs/s
+    assert linked.burst_bound == pytest.approx(19 / (searched / 200 + (1 + 1 / 3) / 100), abs=0.1)  # 950
+    assert linked.pairs_per_s == linked.search_bound and linked.linked_by_batch_read
     # Small batches make the burst window the bound; HubSpot caps a batch at 100 whatever is asked.
     small = ceiling(Limits.of("real"), read_share=2 / 3, write_share=1 / 3, batch_size=5)
     assert small.bound_by == "hubspot burst window" and small.pairs_per_s == small.burst_bound
+    # There, finding linked records by search is the better way: the ceiling keeps it.
+    small_linked = ceiling(
+        Limits.of("real"), read_share=2 / 3, write_share=1 / 3, linked_share=1 / 3, batch_size=5
+    )
+    assert small_linked.pairs_per_s == small.pairs_per_s and not small_linked.linked_by_batch_read
     assert ceiling(Limits.of("real"), read_share=1, write_share=1, batch_size=500).batch_size == 100
     lifted = ceiling(Limits.of("lifted"), read_share=1, write_share=1, batch_size=100)
     assert lifted.pairs_per_s is None and lifted.one_pass_pairs_per_s is None
