@@ -21,8 +21,10 @@ class PrefetchingSource:
         self._source = source
         self._prefetch = prefetch
 
-    async def page(self, since_ms: int, token: str | None) -> tuple[list[Change], str | None]:
-        changes, token = await self._source.page(since_ms, token)
+    async def page(
+        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+    ) -> tuple[list[Change], str | None]:
+        changes, token = await self._source.page(since_ms, token, until_ms=until_ms)
         if changes:
             await self._prefetch(changes)
         return changes, token
