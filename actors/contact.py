@@ -74,8 +74,7 @@ class ContactActor(ContactIdentity):
                 return False
             if link.key in self.locks:
                 return False
-            hs = self.values.hubspot_record(change.values, change.modified_ms)
-            return self.values.agrees_with_bases(link, hs.values, "hubspot")
+            return self.values.hubspot_agrees(link, change.values)
         link = links.by_salesforce("contacts", change.record_id)
         if link is None or link.hubspot_id is None or change.values.get("IsConverted"):
             return False

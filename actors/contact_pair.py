@@ -91,9 +91,7 @@ class ContactPair:
         return await self.io.links_by_sf.submit(sf_id)
 
     def _sf_agrees(self, link: Link, sf_type: str, sf: SfRecord) -> bool:
-        return self.values.agrees_with_bases(
-            link, self.values.salesforce_record(sf_type, sf).values, "salesforce"
-        )
+        return self.values.salesforce_agrees(link, sf_type, sf)
 
     async def _create_in_salesforce(self, link: Link, hs: HubSpotRecord) -> None:
         sobject = self.settings.create_in_salesforce_as

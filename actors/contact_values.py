@@ -8,7 +8,7 @@ from typing import Any
 
 from actors.owners import OwnerDirectory
 from engine.canonical import CanonicalError, from_hubspot, from_salesforce, parse_timestamp_ms, to_hubspot
-from engine.mapping import FieldKind, FieldMapping, SyncRule
+from engine.mapping import FieldKind, FieldMapping, SyncRule, ValueTable
 from engine.reconcile import HubSpotRecord, SalesforceRecord
 from engine.store_types import Link
 
@@ -17,6 +17,10 @@ ID_PROPERTY = {"Contact": "salesforcecontactid", "Lead": "salesforceleadid"}
 _OWNED_BY_CREATOR = frozenset({"Contact"})
 """Objects Salesforce gives the creating user as owner when a create names none. Not Lead: an
 active lead assignment rule may pick someone else (R-OWN-4a), known only once the record is read."""
+
+_Check = tuple[FieldMapping, str, str, str, FieldKind, ValueTable | None, bool]
+"""A synced field as the echo checks walk it: mapping, base key, HubSpot and Salesforce names,
+kind, table, whether it is the owner."""
 
 
 class ContactValues:
@@ -44,6 +48,78 @@ class ContactValues:
                 if m.kind is FieldKind.OWNER
             }.values()
         )
+        self._compiled: dict[str, list[_Check]] = {}
+        self._owner_names: dict[str, frozenset[str]] = {}
+
+    def hubspot_agrees(self, link: Link, raw: Mapping[str, Any]) -> bool:
+        """``agrees_with_bases`` of a HubSpot contact's properties as read (not yet a
+        ``hubspot_record``): the check of most changes a sync reads (its own writes coming back),
+        so it converts only the synced fields, once each, through a precompiled list."""
+        if not self.echo_suppression or link.salesforce_type is None or link.hubspot_id is None:
+            return False
+        if raw.get(ID_PROPERTY[link.salesforce_type]) != link.salesforce_id:
+            return False
+        bases = link.bases
+        owners = self.owners
+        for m, key, name, _, kind, table, owner in self._checks(link.salesforce_type):
+            if key not in bases:
+                return False
+            value = raw.get(name)
+            if value is not None and not isinstance(value, str):
+                value = str(value)  # as hubspot_record makes it
+            if owner:
+                value = owners.hs_to_email(value)
+            try:
+                canonical = from_hubspot(kind, value, table)
+            except CanonicalError:
+                return False
+            base = bases[key]
+            if canonical != base and not self._unrepresentable_owner(m, "hubspot", canonical, base):
+                return False
+        return True
+
+    def salesforce_agrees(self, link: Link, sobject: str, raw: Mapping[str, Any]) -> bool:
+        """``agrees_with_bases`` of a Salesforce record as read (not yet a ``salesforce_record``)."""
+        if not self.echo_suppression or link.salesforce_type is None or link.hubspot_id is None:
+            return False
+        if raw.get(self.external_id_field) != link.hubspot_id:
+            return False
+        bases = link.bases
+        owners = self.owners
+        # The fields of the link's object, as agrees_with_bases compares them; the owners of the
+        # record's own object are the ones converted (salesforce_record), the same fields in practice.
+        owned = self._owned(sobject)
+        for _, key, _, name, kind, table, _ in self._checks(link.salesforce_type):
+            if key not in bases:
+                return False
+            value = raw.get(name)
+            if name in owned:
+                value = owners.sf_to_email(value)
+            try:
+                canonical = from_salesforce(kind, value, table)
+            except CanonicalError:
+                return False
+            if canonical != bases[key]:
+                return False
+        return True
+
+    def _checks(self, sobject: str) -> list[_Check]:
+        checks = self._compiled.get(sobject)
+        if checks is None:
+            checks = [
+                (m, m.key, m.hubspot, m.salesforce, m.kind, m.table, m.kind is FieldKind.OWNER)
+                for m in self.mappings[sobject]
+                if m.effective_rule is not SyncRule.DONT_SYNC
+            ]
+            self._compiled[sobject] = checks
+        return checks
+
+    def _owned(self, sobject: str) -> frozenset[str]:
+        owned = self._owner_names.get(sobject)
+        if owned is None:
+            owned = frozenset(m.salesforce for m in self.mappings[sobject] if m.kind is FieldKind.OWNER)
+            self._owner_names[sobject] = owned
+        return owned
 
     def agrees_with_bases(self, link: Link, values: Mapping[str, Any], side: str) -> bool:
         """True when every synced field on this side still holds its base and the side already
