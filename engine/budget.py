@@ -1,8 +1,8 @@
 """The API budget: per system, a burst limiter plus a persistent rolling-24-hour allotment.
 
-Two tiers, because one cannot do both jobs: a leaky bucket sized for a day
-(``AsyncLimiter(daily, 86400)``) would let the whole day's calls go in one burst, and a daily
-counter alone would trip HubSpot's ten-second window.
+Two tiers, because one cannot do both jobs: a window sized for a day would let the whole day's
+calls go in one burst, and a daily counter alone would trip HubSpot's ten-second window (the
+burst tier is ``engine.pacing.WindowLimiter``; so are lanes such as HubSpot search's own limit).
 
 The daily tier writes each call to the state store's ledger *before* the call is made, so a crash
 can only over-count; after a restart the last 24 hours are read back and the allotment still holds.
@@ -10,15 +10,12 @@ can only over-count; after a restart the last 24 hours are read back and the all
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import Callable
 
-import anyio
-from aiolimiter import AsyncLimiter
-
 from engine.errors import CrmsyncError
+from engine.pacing import WindowLimiter
 from engine.store import StateStore
 from engine.store_types import AddApiCalls
 
@@ -36,22 +33,8 @@ class AllotmentExhausted(CrmsyncError):
         self.resume_at = resume_at
 
 
-def burst_limiter(limit: int, interval_s: float, *, burst_share: float = 0.05) -> AsyncLimiter:
-    """A leaky bucket that can never break a server's sliding window of ``limit`` per ``interval_s``.
-
-    A bucket of capacity C draining at r per second admits at most C + r·T calls in any window T.
-    Keeping C + r·T = limit with C a small share of it gives an exact guarantee while sustaining
-    (1 - share) of the ceiling: for HubSpot's 190 / 10 s that is a burst of 9 and 18.1 calls/s.
-    """
-    capacity = max(1, math.floor(limit * burst_share))
-    rate = (limit - capacity) / interval_s
-    if rate <= 0:
-        raise ValueError(f"a limit of {limit} per {interval_s} s leaves no sustained rate")
-    return AsyncLimiter(capacity, capacity / rate)
-
-
 class Budget:
-    """One system's calls: create inside the running engine (aiolimiter binds to the event loop)."""
+    """One system's calls: create inside the running engine (the limiters' events bind to its loop)."""
 
     def __init__(
         self,
@@ -59,7 +42,7 @@ class Budget:
         allotment: int,
         store: StateStore,
         *,
-        burst: AsyncLimiter | None = None,
+        burst: WindowLimiter | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.system = system
@@ -127,22 +110,21 @@ class Budget:
         return self._clock()
 
     async def ready(self) -> None:
-        """Returns when a call would pass the burst limiter at once, taking nothing from it. A
-        batch waits here with its contents still open (``Batcher(ready=...)``), so that a rate
-        limit fills batches instead of holding full ones back while partial ones form behind."""
-        burst = self._burst
-        if burst is None:
-            return
-        while True:
-            if burst.has_capacity():
-                return
-            # Polled, not queued: aiolimiter has no way to wait for room without taking it.
-            await anyio.sleep(burst.time_period / burst.max_rate)  # one call's worth of draining
-
-    async def acquire(self, calls: int = 1) -> None:
-        """Wait for burst room, then charge ``calls`` to the ledger; raises AllotmentExhausted."""
+        """Returns when an ordinary call would pass the burst limiter at once, taking nothing from
+        it. A batch waits here with its contents still open (``Batcher(ready=...)``), so that a
+        rate limit fills batches instead of holding full ones back while partial ones form behind."""
         if self._burst is not None:
-            await self._burst.acquire(calls)
+            await self._burst.ready()
+
+    async def acquire(self, calls: int = 1, *, lane: WindowLimiter | None = None) -> None:
+        """Charge ``calls`` to the ledger, then wait for room in ``lane`` (a kind of call's own
+        limit, e.g. HubSpot search's 5/s) and in the burst window; raises AllotmentExhausted.
+        A lane's calls go first in the burst window (they feed the change streams). Every call
+        taken here is to be given back with ``settle`` once answered, with the same ``lane``.
+
+        The ledger goes first so that what lies between a limiter's grant and the send is as short
+        as it can be: the limiters count a call from their grant to its answer (``engine.pacing``),
+        so a group commit in between would cost rate, never safety."""
         now = self._expire()
         if calls > self.remaining():
             server = self._server_remaining()
@@ -158,11 +140,29 @@ class Budget:
         self._in_flight += calls
         if self.server_remaining is not None:
             self.server_remaining -= calls
-        await self._store.commit([AddApiCalls(self.system, now, calls)])
+        taken: list[WindowLimiter] = []
+        try:
+            await self._store.commit([AddApiCalls(self.system, now, calls)])
+            if lane is not None:
+                await lane.acquire(calls)
+                taken.append(lane)
+            if self._burst is not None:
+                await self._burst.acquire(calls, priority=lane is not None)
+                taken.append(self._burst)
+        except BaseException:
+            # Not sent: the ledger keeps its charge (a crash may only over-count), the rest is undone.
+            self._in_flight = max(0, self._in_flight - calls)
+            for limiter in taken:
+                limiter.cancel(calls)
+            raise
 
-    def settle(self, calls: int = 1) -> None:
+    def settle(self, calls: int = 1, *, lane: WindowLimiter | None = None) -> None:
         """``calls`` sent by ``acquire`` have been answered (or failed)."""
         self._in_flight = max(0, self._in_flight - calls)
+        if lane is not None:
+            lane.release(calls)
+        if self._burst is not None:
+            self._burst.release(calls)
 
     def observe(
         self, *, used: int | None = None, limit: int | None = None, remaining: int | None = None

@@ -24,6 +24,7 @@ from loguru import logger
 from engine.auth import TokenProvider
 from engine.budget import AllotmentExhausted, Budget
 from engine.errors import AuthFailed, Transient
+from engine.pacing import WindowLimiter
 
 
 class Verdict(Enum):
@@ -112,7 +113,9 @@ class HttpClient:
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        lane: WindowLimiter | None = None,
     ) -> Response:
+        """``lane``: a limit of this kind of call's own (HubSpot search), taken for every attempt."""
         extra = dict(headers or {})
         if body is not None:
             extra.setdefault("Content-Type", "application/json")
@@ -123,7 +126,7 @@ class HttpClient:
             attempt += 1
             # The token first: a call whose token cannot be had is never sent, so it is not charged.
             token, generation = await self.auth.bearer()
-            await self.budget.acquire()
+            await self.budget.acquire(lane=lane)
             # An OAuth answer may name the API's base (Salesforce's instance_url): it wins.
             url = path if path.startswith("http") else (self.auth.instance_url or self.base_url) + path
             sent_headers = {"Authorization": f"Bearer {token}", **extra}
@@ -156,7 +159,8 @@ class HttpClient:
                     raise AllotmentExhausted(self.system, self.budget.server_exhausted())
                 problem = f"{method} {path}: HTTP {response.status} {response.body[:200]!r}"
             finally:
-                self.budget.settle()  # after observe: the server figure discounts the others in flight
+                # After observe: the server figure discounts the others in flight.
+                self.budget.settle(lane=lane)
             delay = wait if wait is not None else self._backoff(attempt)
             self._log.debug("retrying in {:.2f}s (attempt {}): {}", delay, attempt, problem)
             await anyio.sleep(delay)

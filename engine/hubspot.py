@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import msgspec
-from aiolimiter import AsyncLimiter
 
 from engine.budget import Budget
 from engine.errors import RequestRejected
 from engine.http import HttpClient, Response, Verdict
+from engine.pacing import WindowLimiter
 
 _HEADER_DAILY = "X-HubSpot-RateLimit-Daily"
 _HEADER_DAILY_REMAINING = "X-HubSpot-RateLimit-Daily-Remaining"
@@ -167,16 +167,16 @@ def _filter(prop: str, operator: str, value: str) -> dict[str, object]:
 
 
 class HubSpotClient:
-    def __init__(self, http: HttpClient, *, search_limiter: AsyncLimiter | None = None) -> None:
+    def __init__(self, http: HttpClient, *, search_limiter: WindowLimiter | None = None) -> None:
         self.http = http
-        # Search has its own limit (5 requests/s) on top of the general burst limit.
-        self._search_limiter = search_limiter
+        # Search has its own limit (5 requests/s) on top of the general burst limit; its calls go
+        # first in the burst window (they feed the change streams every other call depends on).
+        self.search_limiter = search_limiter
 
     async def _search(self, object_type: str, body: object) -> Page:
-        if self._search_limiter is not None:
-            await self._search_limiter.acquire()
+        """Every search goes through here: the search limiter is taken for each attempt."""
         response = await self.http.request(
-            "POST", f"/crm/v3/objects/{object_type}/search", body=_encode(body)
+            "POST", f"/crm/v3/objects/{object_type}/search", body=_encode(body), lane=self.search_limiter
         )
         return _page.decode(self._ok(response, "search"))
 
@@ -235,10 +235,7 @@ class HubSpotClient:
             "properties": list(properties),
             "limit": SEARCH_PAGE,
         }
-        response = await self.http.request(
-            "POST", f"/crm/v3/objects/{object_type}/search", body=_encode(body)
-        )
-        return _page.decode(self._ok(response, "search"))
+        return await self._search(object_type, body)
 
     async def list_archived(self, object_type: str, after: str | None = None) -> Page:
         params = {"archived": "true", "limit": "100"}

@@ -27,12 +27,13 @@ from actors.router import Router
 from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource, iso_utc
 from actors.stream import Change, ChangeSource, ChangeStream, Ticket
 from engine.auth import TokenProvider, hubspot_grant, salesforce_grant
-from engine.budget import AllotmentExhausted, Budget, burst_limiter
+from engine.budget import AllotmentExhausted, Budget
 from engine.canonical import parse_timestamp_ms
 from engine.errors import Transient
 from engine.http import HttpClient, make_session
 from engine.hubspot import HubSpotClient, HubSpotPolicy, last_modified_property
 from engine.mapping import FieldMapping, default_contact_mappings, validate_mappings
+from engine.pacing import WindowLimiter
 from engine.runs import RunMode, RunRecorder
 from engine.salesforce import SalesforceClient, SalesforcePolicy
 from engine.schema_check import check_contact_mappings
@@ -85,7 +86,14 @@ async def open_engine(
         stack.push_async_callback(store.close)
         run = await stack.enter_async_context(RunRecorder(store, mode, backfill))
         hs = settings.hubspot
-        burst = burst_limiter(hs.burst_per_10s, 10.0) if hs.burst_per_10s else None
+        burst = search = None
+        if hs.burst_per_10s:
+            # A few slots of the ten-second window are the searches' alone (the priority lane):
+            # a stream's poll then finds room at once while batch calls keep the window full.
+            reserve = min(hs.search_per_s, hs.burst_per_10s // 10)
+            burst = WindowLimiter(hs.burst_per_10s, 10.0, reserve=reserve)
+        if hs.search_per_s:
+            search = WindowLimiter(hs.search_per_s, 1.0)
         budgets = {
             "hubspot": Budget("hubspot", hs.daily_api_allotment, store, burst=burst, clock=clock),
             "salesforce": Budget("salesforce", settings.salesforce.daily_api_allotment, store, clock=clock),
@@ -108,7 +116,7 @@ async def open_engine(
                 hs_session,
                 HubSpotPolicy(),
             ),
-            search_limiter=burst_limiter(hs.search_per_s, 1.0) if hs.search_per_s else None,
+            search_limiter=search,
         )
         salesforce = SalesforceClient(
             HttpClient(

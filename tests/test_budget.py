@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
 import pytest
 
-from engine.budget import SERVER_FIGURE_TTL_S, AllotmentExhausted, Budget, burst_limiter
+from engine.budget import SERVER_FIGURE_TTL_S, AllotmentExhausted, Budget
 from engine.store import StateStore
 
 
@@ -96,16 +95,6 @@ async def test_a_late_answers_older_figure_does_not_undo_newer_ones(tmp_path: Pa
         assert budget.remaining() == room  # not 9
 
 
-@pytest.mark.parametrize(("limit", "interval"), [(190, 10.0), (100, 10.0), (5, 1.0), (2, 1.0), (1000, 10.0)])
-def test_burst_limiter_fits_inside_the_servers_sliding_window(limit: int, interval: float) -> None:
-    limiter = burst_limiter(limit, interval)
-    capacity = limiter.max_rate
-    rate = limiter.max_rate / limiter.time_period
-    # Worst case in any window: a full bucket plus what drains during the window.
-    assert capacity + rate * interval <= limit + 1e-9
-    assert rate * interval >= 0.5 * limit  # and it still sustains most of the ceiling
-
-
 async def test_a_server_figure_expires_so_a_zero_cannot_block_forever(tmp_path: Path) -> None:
     clock = FakeClock(1_700_000_000.0)
     async with await StateStore.open(tmp_path / "s.db") as store:
@@ -135,21 +124,3 @@ async def test_a_server_figure_discounts_the_other_calls_in_flight(tmp_path: Pat
         await budget.acquire(2)
         with pytest.raises(AllotmentExhausted):
             await budget.acquire()
-
-
-async def test_ready_waits_for_burst_room_and_takes_none(tmp_path: Path) -> None:
-    """``ready`` (what a HubSpot batch waits on before it closes) returns once a call would pass
-    the burst limiter, and leaves that room to the call itself."""
-    async with await StateStore.open(tmp_path / "s.db") as store:
-        limiter = burst_limiter(40, 1.0)  # a burst of 2, then 38 calls/s
-        budget = Budget("hubspot", 1000, store, burst=limiter)
-        await budget.load()
-        await budget.ready()  # room from the start
-        assert limiter.has_capacity(2)
-        await budget.acquire(2)
-        assert not limiter.has_capacity()
-        with anyio.fail_after(5):
-            await budget.ready()
-        assert limiter.has_capacity()
-        await budget.acquire()
-        assert budget.used_24h() == 3

@@ -1,0 +1,169 @@
+"""A rate limiter that provably keeps inside a server's sliding window, counted from our side only.
+
+The server (HubSpot: 190 calls per 10 s, 5 searches per 1 s; the mock's ``SlidingWindow``) stamps
+each call when it *arrives* and refuses one when ``limit`` stamps already lie in the half-open
+window ``(stamp - interval, stamp]``. We never see its stamps, only two bounds on each of them:
+
+- a call's stamp comes after we decided to send it (``acquire`` returned), since the server
+  cannot count what it has not received;
+- a call's stamp comes before we read its answer (``release``), since the server answers after
+  counting.
+
+So a call is counted here from ``acquire`` until ``interval`` after ``release``. A new call may go
+when fewer than ``limit`` calls are so counted. Proof: take any ``limit + 1`` calls whose stamps
+fell in one window of length ``interval``, and ``k`` the one we sent last. Each other call ``j``
+was sent before ``k``; had it been released ``interval`` or more before ``k`` was sent, its stamp
+(≤ its release) would lie ``interval`` or more before ``k``'s (≥ ``k``'s send), outside any window
+holding both. So all ``limit`` others were still counted when ``k`` asked, and ``k`` waited. It
+holds whatever happens between our decision and the server's stamp: a request queued for a pooled
+connection, the ledger's group commit, either event loop stalled, answers coming back out of
+order. What it costs is the round trip: a window of ``limit`` calls turns over every
+``interval + latency``, i.e. ``limit / (interval + latency)`` calls/s sustained (5 searches/s at
+20 ms: 4.9/s; 190/10 s at 200 ms: 18.6/s), and the whole ``limit`` may go at once.
+
+Timing by send stamps instead (space calls ``interval / limit`` apart plus a margin) is faster on
+paper and not safe: the margin must exceed the difference between two calls' delays from our
+decision to the server's stamp, and that delay has no bound here (a search waiting behind busy
+batch calls for a connection, then sent right after its successor). What a lost bet costs: the
+call is answered 429 (not stamped: the mock and HubSpot count accepted calls only), our
+``HttpClient`` waits one second (search's 429 carries no interval header; the burst one says
+10 s, of which a tenth is waited) and tries again, and the ledger has charged an attempt the
+server did not count. A second of latency on a stream's page is five searches lost.
+
+A call that fails without an answer (a dropped connection, a timeout) is released when we see
+the failure; if the server were to count it later still, this is the one case the proof does not
+cover, and it costs the 429 above.
+
+Two lanes: ``priority`` calls (HubSpot searches, which feed the change streams every other call
+depends on) go before every ordinary call that is waiting, and ``reserve`` slots of the window are
+theirs alone, so a poll's search finds room at once even when batch calls keep the window full.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+from collections.abc import Callable
+
+import anyio
+
+
+class WindowLimiter:
+    """At most ``limit`` calls in any ``interval_s`` window as the server stamps them."""
+
+    def __init__(
+        self,
+        limit: int,
+        interval_s: float,
+        *,
+        reserve: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if limit < 1 or interval_s <= 0:
+            raise ValueError(f"a limit of {limit} per {interval_s} s admits nothing")
+        if not 0 <= reserve < limit:
+            raise ValueError(f"a reserve of {reserve} leaves ordinary calls no room in {limit}")
+        self.limit = limit
+        self.interval_s = interval_s
+        self.reserve = reserve
+        self._clock = clock
+        self._in_flight = 0
+        self._answered: list[float] = []  # a heap of release times, earliest first
+        self._waiting: dict[bool, deque[object]] = {True: deque(), False: deque()}
+        self._changed = anyio.Event()
+        self.granted = 0
+        """Calls let through since creation (tests and benchmarks count them)."""
+
+    def _expire(self) -> float:
+        now = self._clock()
+        answered = self._answered
+        while answered and answered[0] + self.interval_s <= now:
+            heapq.heappop(answered)
+        return now
+
+    def counted(self) -> int:
+        """Calls that may still lie in the server's window."""
+        self._expire()
+        return self._in_flight + len(self._answered)
+
+    def room(self, *, priority: bool = False) -> int:
+        return self.limit - (0 if priority else self.reserve) - self.counted()
+
+    def has_capacity(self, calls: int = 1, *, priority: bool = False) -> bool:
+        return self.room(priority=priority) >= calls
+
+    def try_acquire(self, calls: int = 1, *, priority: bool = False) -> bool:
+        """Take room for ``calls`` now if there is some and nobody waits ahead; never waits."""
+        return self._could_go(priority) and self._take(calls, priority)
+
+    def _take(self, calls: int, priority: bool) -> bool:
+        if not self.has_capacity(calls, priority=priority):
+            return False
+        self._in_flight += calls
+        self.granted += calls
+        return True
+
+    def release(self, calls: int = 1) -> None:
+        """``calls`` were answered (or failed) just now: counted for one more interval."""
+        calls = min(calls, self._in_flight)
+        self._in_flight -= calls
+        now = self._clock()
+        for _ in range(calls):
+            heapq.heappush(self._answered, now)
+        self._notify()
+
+    def cancel(self, calls: int = 1) -> None:
+        """``calls`` taken by ``acquire`` were never sent: their room is free at once."""
+        self._in_flight -= min(calls, self._in_flight)
+        self._notify()
+
+    def room_at(self) -> float | None:
+        """When room next frees by itself (the oldest answer leaves the window); None = only a
+        release or cancel can free it."""
+        self._expire()
+        return self._answered[0] + self.interval_s if self._answered else None
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def _wait_change(self) -> None:
+        changed = self._changed
+        when = self.room_at()
+        if when is None:
+            await changed.wait()
+            return
+        # The clock may be a test's; sleeping is real time, so cap the wait and look again.
+        with anyio.move_on_after(max(0.0, when - self._clock())):
+            await changed.wait()
+
+    async def acquire(self, calls: int = 1, *, priority: bool = False) -> None:
+        """Wait for room (first come, first served within a lane; the priority lane first)."""
+        if calls > self.limit - (0 if priority else self.reserve):
+            raise ValueError(f"{calls} calls can never fit in a window of {self.limit}")
+        if self.try_acquire(calls, priority=priority):
+            return
+        queue = self._waiting[priority]
+        ticket = object()
+        queue.append(ticket)
+        try:
+            while True:
+                ahead = queue[0] is not ticket or (not priority and self._waiting[True])
+                if not ahead and self._take(calls, priority):
+                    return
+                await self._wait_change()
+        finally:
+            queue.remove(ticket)
+            self._notify()  # the next in line may go now
+
+    async def ready(self, *, priority: bool = False) -> None:
+        """Returns when a call would find room at once, taking none (a batch waits here with its
+        contents still open, so a rate limit fills batches instead of holding full ones back)."""
+        while not self._could_go(priority):
+            await self._wait_change()
+
+    def _could_go(self, priority: bool) -> bool:
+        if self._waiting[True] or (not priority and self._waiting[False]):
+            return False
+        return self.has_capacity(priority=priority)
