@@ -56,6 +56,16 @@ def index_duplicates(org: Org, table: Table, id15: str, old: Record | None, new:
             entries.setdefault(after, set()).add(id15)
 
 
+def unindex_duplicates(org: Org, table: Table, id15: str, rec: Record) -> None:
+    """A deleted record matches nothing: out of each rule's entry for its values (only those)."""
+    for rule in org.duplicate_rules.get(table.name, ()):
+        key = duplicate_key(rec, rule.fields)
+        if key is not None:
+            ids = table.dup_index.get(rule.name, {}).get(key)
+            if ids is not None:
+                ids.discard(id15)
+
+
 def rebuild_duplicate_index(org: Org, table: Table) -> None:
     table.dup_index.clear()
     for id15, rec in table.records.items():

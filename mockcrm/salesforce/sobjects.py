@@ -240,9 +240,7 @@ class SObjectHandlers:
         table = self.org.table(call.params["sobject"])
         start, end, now_ms = self._window(call, 15)
         found = [
-            {"id": rid, "deletedDate": salesforce_iso(ms)}
-            for ms, rid in table.deleted_log
-            if start <= ms <= end
+            {"id": rid, "deletedDate": salesforce_iso(ms)} for ms, rid in table.deleted_between(start, end)
         ]
         return Reply(
             200,

@@ -44,7 +44,8 @@ class Table:
         self.stamp_of: dict[str, int] = {}
         self._stamps: list[tuple[int, str]] = []
         self.deleted_log: list[tuple[int, str]] = []
-        """(deleted ms, id18) in deletion order, for ``/deleted``."""
+        """(deleted ms, id18) sorted by time, for ``/deleted`` (which bisects it: a steady run's
+        delete-stream polls scanned the whole log on every call)."""
         self.dup_index: dict[str, dict[tuple[str, ...], set[str]]] = {}
         """Duplicate rule name → normalised matching values → live record ids."""
 
@@ -128,11 +129,20 @@ class Table:
             v = record.get(f)
             if v is not None and index.get(unique_key(v)) == id15:
                 del index[unique_key(v)]
-        for entries in self.dup_index.values():
-            for ids in entries.values():
-                ids.discard(id15)
-        self.deleted_log.append((stamp_ms, id18))
+        # Its duplicate-rule entries are dropped by the caller, which knows the rules' fields.
+        log = self.deleted_log
+        if log and log[-1][0] > stamp_ms:  # the mock's clock was moved back
+            bisect.insort(log, (stamp_ms, id18))
+        else:
+            log.append((stamp_ms, id18))
         self._stamp(id15, stamp_ms)
+
+    def deleted_between(self, start_ms: int, end_ms: int) -> list[tuple[int, str]]:
+        """Entries of ``deleted_log`` with ``start_ms <= ms <= end_ms``, oldest first."""
+        log = self.deleted_log
+        lo = bisect.bisect_left(log, start_ms, key=_first)
+        hi = bisect.bisect_right(log, end_ms, lo=lo, key=_first)
+        return log[lo:hi]
 
     def _stamp(self, id15: str, stamp_ms: int) -> None:
         old = self.stamp_of.get(id15)
@@ -188,6 +198,10 @@ class Table:
         self.deleted_log.clear()
         for entries in self.dup_index.values():
             entries.clear()
+
+
+def _first(entry: tuple[int, str]) -> int:
+    return entry[0]
 
 
 def _lookup_key(value: object) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import msgspec
 
 from mockcrm.salesforce import derived, geo
-from mockcrm.salesforce.duplicates import duplicates_detected, index_duplicates
+from mockcrm.salesforce.duplicates import duplicates_detected, index_duplicates, unindex_duplicates
 from mockcrm.salesforce.errors import RecordError
 from mockcrm.salesforce.ids import key15
 from mockcrm.salesforce.journal import Undo
@@ -219,6 +219,7 @@ def commit_delete(org: Org, table: Table, id15: str, stamp: tuple[int, str]) -> 
     rec = table.records[id15]
     if org.journal is not None:
         org.journal.append(Undo(table, id15, dict(rec), table.stamp_of.get(id15), deleted=True))
+    unindex_duplicates(org, table, id15, rec)  # by its values as they were indexed
     rec["IsDeleted"] = True
     rec["LastModifiedDate"] = rec["SystemModstamp"] = iso
     rec["LastModifiedById"] = org.acting_user or org.user_id
