@@ -193,6 +193,10 @@ class Mocks:
         sf = await self.control("salesforce", "GET", "stats")
         by = {f"hubspot {k}": v for k, v in hs["by_endpoint"].items()}
         by.update({f"salesforce {k}": v for k, v in sf["by_endpoint"].items()})
+        # Refusals (429s) by limit, so a run shows whether the engine's pacing held (a refused
+        # call is counted above too: it reached the mock).
+        for system, stats in (("hubspot", hs), ("salesforce", sf)):
+            by.update({f"{system} refused {k}": v for k, v in stats.get("refused", {}).items()})
         return Calls(
             hubspot=int(hs["api_calls"]),
             salesforce=int(sf["api_calls"]),
@@ -288,7 +292,7 @@ class Engine:
                 proc.stdout.read if proc.stdout else str, abandon_on_cancel=True
             )
         if scope.cancelled_caught:
-            proc.kill()
+            os.kill(proc.pid, signal.SIGKILL)  # not proc.kill(): see stop()
             out = ""
         _, status, usage = await anyio.to_thread.run_sync(os.wait4, proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -315,7 +319,10 @@ class Engine:
         return run
 
     async def stop(self, proc: subprocess.Popen[str], timeout_s: float = 60) -> EngineRun:
-        proc.send_signal(signal.SIGTERM)
+        # os.kill, not proc.send_signal: that polls first, which reaps an engine that has exited by
+        # itself (a crash) and leaves wait()'s os.wait4 nothing to reap ("No child processes"
+        # instead of the engine's own error). A signal to an unreaped zombie is harmless.
+        os.kill(proc.pid, signal.SIGTERM)
         return await self.wait(proc, timeout_s)
 
     def state_size_mb(self) -> float:

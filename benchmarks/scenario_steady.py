@@ -10,6 +10,7 @@ calls per change count every API call in the window, polling included.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -131,6 +132,8 @@ async def run_steady(
         mock_cpu = mocks.cpu_seconds() - mock_cpu0
     finally:
         run = await engine.stop(proc)
+    if run.exit_code not in (0, -signal.SIGTERM):  # it stopped by itself before we asked it to
+        raise RuntimeError(f"crmsync run exited {run.exit_code} during the run: {run.stderr_tail}")
     calls = after - before
     hs, sf = await mocks.hubspot_contacts(), await mocks.salesforce_contacts()
     lat = latencies(hs, sf, start_ms=start_ms, other_user=other_user)
