@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from actors.owners import OwnerDirectory
-from engine.canonical import CanonicalError, from_hubspot, from_salesforce, parse_timestamp_ms, to_hubspot
+from engine.canonical import (
+    SELF_CANONICAL,
+    CanonicalError,
+    from_hubspot,
+    from_salesforce,
+    parse_timestamp_ms,
+    to_hubspot,
+)
 from engine.mapping import FieldKind, FieldMapping, SyncRule, ValueTable
 from engine.reconcile import HubSpotRecord, SalesforceRecord
 from engine.store_types import Link
@@ -18,9 +25,10 @@ _OWNED_BY_CREATOR = frozenset({"Contact"})
 """Objects Salesforce gives the creating user as owner when a create names none. Not Lead: an
 active lead assignment rule may pick someone else (R-OWN-4a), known only once the record is read."""
 
-_Check = tuple[FieldMapping, str, str, str, FieldKind, ValueTable | None, bool]
+_Check = tuple[FieldMapping, str, str, str, FieldKind, ValueTable | None, bool, bool]
 """A synced field as the echo checks walk it: mapping, base key, HubSpot and Salesforce names,
-kind, table, whether it is the owner."""
+kind, table, whether it is the owner, and whether a value equal to its base is canonical as it is
+(``SELF_CANONICAL``, no table)."""
 
 
 class ContactValues:
@@ -61,10 +69,12 @@ class ContactValues:
             return False
         bases = link.bases
         owners = self.owners
-        for m, key, name, _, kind, table, owner in self._checks(link.salesforce_type):
+        for m, key, name, _, kind, table, owner, plain in self._checks(link.salesforce_type):
             if key not in bases:
                 return False
             value = raw.get(name)
+            if plain and value == bases[key]:
+                continue  # already canonical, and the base: what nearly every echo's fields hold
             if value is not None and not isinstance(value, str):
                 value = str(value)  # as hubspot_record makes it
             if owner:
@@ -89,10 +99,12 @@ class ContactValues:
         # The fields of the link's object, as agrees_with_bases compares them; the owners of the
         # record's own object are the ones converted (salesforce_record), the same fields in practice.
         owned = self._owned(sobject)
-        for _, key, _, name, kind, table, _ in self._checks(link.salesforce_type):
+        for _, key, _, name, kind, table, _, plain in self._checks(link.salesforce_type):
             if key not in bases:
                 return False
             value = raw.get(name)
+            if plain and value == bases[key] and name not in owned:
+                continue
             if name in owned:
                 value = owners.sf_to_email(value)
             try:
@@ -107,7 +119,16 @@ class ContactValues:
         checks = self._compiled.get(sobject)
         if checks is None:
             checks = [
-                (m, m.key, m.hubspot, m.salesforce, m.kind, m.table, m.kind is FieldKind.OWNER)
+                (
+                    m,
+                    m.key,
+                    m.hubspot,
+                    m.salesforce,
+                    m.kind,
+                    m.table,
+                    m.kind is FieldKind.OWNER,
+                    m.table is None and m.kind in SELF_CANONICAL,
+                )
                 for m in self.mappings[sobject]
                 if m.effective_rule is not SyncRule.DONT_SYNC
             ]

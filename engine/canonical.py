@@ -208,6 +208,13 @@ def _multi(text: str, table: ValueTable | None) -> str | None:
     return ";".join(sorted(items)) if items else None
 
 
+SELF_CANONICAL = frozenset(
+    {FieldKind.STRING, FieldKind.EMAIL, FieldKind.ENUMERATION, FieldKind.STATE, FieldKind.COUNTRY}
+)
+"""Kinds whose canonical strings read back as themselves from either side when the mapping has
+no ``values`` table: a raw value equal to a canonical one is that canonical value (the echo
+checks compare such values without converting them; ``test_canonical`` holds it)."""
+
 # The parser per kind, for text that is already trimmed and not blank.
 _PARSE: dict[FieldKind, Callable[[str, ValueTable | None], str | None]] = {
     FieldKind.STRING: _string,

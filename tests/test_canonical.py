@@ -11,6 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from engine.canonical import (
+    SELF_CANONICAL,
     CanonicalError,
     SalesforceValue,
     from_hubspot,
@@ -225,3 +226,16 @@ def test_multi_select_order_and_duplicates_do_not_matter(items: list[str], rnd: 
 def test_numbers_agree_between_string_and_double(number: float) -> None:
     assert from_hubspot(K.NUMBER, repr(number)) == from_salesforce(K.NUMBER, number)
     assert from_hubspot(K.NUMBER, f"{number:.17g}") == from_salesforce(K.NUMBER, number)
+
+
+@given(st.sampled_from(sorted(SELF_CANONICAL, key=lambda k: k.value)), st.text(max_size=20))
+@example(FieldKind.STRING, " a\r\nb ")
+@example(FieldKind.EMAIL, " A@X.io")
+def test_self_canonical_values_read_as_themselves(kind: FieldKind, raw: str) -> None:
+    """What the echo checks rely on: once canonical, a value of these kinds (no table) converts
+    to itself from either side."""
+    canonical = from_hubspot(kind, raw)
+    if canonical is None:
+        return
+    assert from_hubspot(kind, canonical) == canonical
+    assert from_salesforce(kind, canonical) == canonical
