@@ -146,11 +146,10 @@ class ContactActor(ContactIdentity):
 
     async def _match_by_email(self, email: str) -> tuple[str, SfRecord | None]:
         """SPEC §2 / R-ID-1/2: Contacts before Leads; among several, the oldest."""
+        found = await self.io.sf_by_email.submit(email)
         for sobject in ("Contact", "Lead"):
-            if sobject in self.io.sf_by_email:
-                found = await self.io.sf_by_email[sobject].submit(email)
-                if found:
-                    return sobject, found[0]
+            if found.get(sobject):
+                return sobject, found[sobject][0]
         return "", None
 
     async def _from_salesforce(self, change: Change) -> None:

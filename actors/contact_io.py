@@ -68,9 +68,7 @@ class ContactIO:
         self.sf_by_id: dict[str, Batcher[str, SfRecord | None]] = {
             t: self._batcher(self._sf_retriever(t), sf_size) for t in self.sf_fields
         }
-        self.sf_by_email: dict[str, Batcher[str, list[SfRecord]]] = {
-            t: self._batcher(self._sf_matcher(t), sf_size) for t in self.sf_fields
-        }
+        self.sf_by_email: Batcher[str, dict[str, list[SfRecord]]] = self._batcher(self._sf_match, sf_size)
         self.sf_upsert: dict[str, Batcher[SfWrite, SaveResult]] = {
             t: self._batcher(self._sf_upserter(t), sf_size) for t in self.sf_fields
         }
@@ -144,27 +142,28 @@ class ContactIO:
 
         return flush
 
-    def _sf_matcher(self, sobject: str) -> Flush[str, list[SfRecord]]:
-        async def flush(emails: Sequence[str]) -> list[list[SfRecord] | BaseException]:
-            soql = self.sf.equal_soql(
-                sobject, [*self.sf_fields[sobject], "CreatedDate"], "Email", list(set(emails))
-            )
+    async def _sf_match(self, emails: Sequence[str]) -> list[dict[str, list[SfRecord]] | BaseException]:
+        """Per email, the records of each type that have it, oldest first: every type's query in
+        one composite call (a Contact and a Lead lookup were two calls, one after the other)."""
+        unique = list(set(emails))
+        types = list(self.sf_fields)
+        soqls = []
+        for sobject in types:
+            soql = self.sf.equal_soql(sobject, [*self.sf_fields[sobject], "CreatedDate"], "Email", unique)
             if sobject == "Lead":
                 # A converted Lead follows its Contact; it is never matched again.
                 soql += " AND IsConverted = false"
-            soql += " ORDER BY CreatedDate ASC, Id ASC"
-            rows: list[SfRecord] = []
-            page = await self.sf.query(soql)
-            rows.extend(page.records)
+            soqls.append(soql + " ORDER BY CreatedDate ASC, Id ASC")
+        by_email: dict[str, dict[str, list[SfRecord]]] = {}
+        for sobject, page in zip(types, await self.sf.queries(soqls), strict=True):
+            rows: list[SfRecord] = list(page.records)
             while page.nextRecordsUrl:
                 page = await self.sf.query_more(page.nextRecordsUrl)
                 rows.extend(page.records)
-            by_email: dict[str, list[SfRecord]] = {}
             for row in rows:
-                by_email.setdefault(str(row.get("Email") or "").strip().lower(), []).append(row)
-            return [by_email.get(e, []) for e in emails]
-
-        return flush
+                email = str(row.get("Email") or "").strip().lower()
+                by_email.setdefault(email, {}).setdefault(sobject, []).append(row)
+        return [by_email.get(e, {}) for e in emails]
 
     def _sf_upserter(self, sobject: str) -> Flush[SfWrite, SaveResult]:
         async def flush(records: Sequence[SfWrite]) -> list[SaveResult | BaseException]:

@@ -14,7 +14,7 @@ from urllib.parse import quote as urlquote
 import msgspec
 
 from engine.budget import Budget
-from engine.errors import RequestRejected
+from engine.errors import RequestRejected, Transient
 from engine.http import HttpClient, Response, Verdict
 from engine.soql import datetime_literal, identifier, quote
 
@@ -81,6 +81,18 @@ class FieldDescribe(msgspec.Struct, frozen=True):
     referenceTo: list[str] = msgspec.field(default_factory=list)
 
 
+class SubResponse(msgspec.Struct, frozen=True):
+    """One subrequest's answer in a ``/composite`` response."""
+
+    body: msgspec.Raw
+    httpStatusCode: int
+    referenceId: str
+
+
+class CompositeResponse(msgspec.Struct, frozen=True):
+    compositeResponse: list[SubResponse]
+
+
 class UserInfo(msgspec.Struct, frozen=True):
     """``/services/oauth2/userinfo``: the user the access token acts as (the part we use)."""
 
@@ -99,6 +111,10 @@ _errors = msgspec.json.Decoder(list[ApiError])
 _deleted = msgspec.json.Decoder(Deleted)
 _describe = msgspec.json.Decoder(Describe)
 _userinfo = msgspec.json.Decoder(UserInfo)
+_composite = msgspec.json.Decoder(CompositeResponse)
+COMPOSITE_QUERIES_MAX = 5
+"""Query subrequests one ``/composite`` call may carry (Salesforce: of its 25 subrequests, at most
+five may be queries or sObject Collections)."""
 _encode = msgspec.json.encode
 
 
@@ -139,6 +155,41 @@ class SalesforceClient:
         resource = "queryAll" if include_deleted else "query"
         response = await self.http.request("GET", f"{self.prefix}/{resource}/", params={"q": soql})
         return _query.decode(self._ok(response, "query"))
+
+    async def queries(self, soqls: Sequence[str]) -> list[QueryPage]:
+        """The first page of each query, in one ``/composite`` call: Salesforce counts the whole
+        call as one API request. A subrequest that failed fails them all, as a query would alone
+        (a 5xx inside is Transient: the outer call succeeded, so the HTTP layer did not retry it)."""
+        if len(soqls) == 1:
+            return [await self.query(soqls[0])]
+        if not 0 < len(soqls) <= COMPOSITE_QUERIES_MAX:
+            raise ValueError(f"a composite call carries 1 to {COMPOSITE_QUERIES_MAX} queries")
+        subrequests = [
+            {
+                "method": "GET",
+                "url": f"{self.prefix}/query/?q={urlquote(soql, safe='')}",
+                "referenceId": f"q{i}",
+            }
+            for i, soql in enumerate(soqls)
+        ]
+        body = _encode({"allOrNone": False, "compositeRequest": subrequests})
+        response = await self.http.request("POST", f"{self.prefix}/composite", body=body)
+        answers = {
+            a.referenceId: a for a in _composite.decode(self._ok(response, "composite")).compositeResponse
+        }
+        pages: list[QueryPage] = []
+        for i in range(len(soqls)):
+            answer = answers.get(f"q{i}")
+            if answer is None:
+                raise Transient("salesforce", f"composite: no answer to query q{i}")
+            raw = bytes(answer.body)
+            if answer.httpStatusCode >= 500 or b"UNABLE_TO_LOCK_ROW" in raw:
+                raise Transient("salesforce", f"composite query: HTTP {answer.httpStatusCode}")
+            if not 200 <= answer.httpStatusCode < 300:
+                detail = "; ".join(f"{e.errorCode}: {e.message}" for e in api_errors(raw))
+                raise RequestRejected("salesforce", answer.httpStatusCode, f"query: {detail}")
+            pages.append(_query.decode(raw))
+        return pages
 
     async def query_more(self, next_records_url: str) -> QueryPage:
         return _query.decode(self._ok(await self.http.request("GET", next_records_url), "query"))
