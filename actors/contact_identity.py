@@ -66,9 +66,11 @@ class ContactIdentity(ContactPair):
         if link.hubspot_modified_ms == GONE:
             edited = sf_rec.modified_ms > link.salesforce_modified_ms
         elif link.salesforce_modified_ms == 0 and _untouched_since_created(sf):
-            # We made this record and never read it back (a run ended first): what it holds beyond
-            # our values — its owner, the creating user — is Salesforce's own doing, not an edit.
-            edited = False
+            # We made this record and never reconciled it since (a run ended first, or its echo
+            # agreed at once): an owner it holds beyond our values is Salesforce's own doing, not
+            # an edit (a Lead's assignment rule, an API user we could not tell). Any other field
+            # off its base is an edit, made within the second of the create.
+            edited = not self.values.orphan_unchanged(link, sf, side="salesforce", owners=False)
         else:
             edited = not self.values.orphan_unchanged(link, sf, side="salesforce")
         if edited and self.settings.salesforce_to_hubspot == "create_or_update":

@@ -173,17 +173,22 @@ class ContactValues:
             return False
         return value == base or self._unrepresentable_owner(m, side, value, base)
 
-    def orphan_unchanged(self, orphan: Link, values: Mapping[str, Any], side: str = "hubspot") -> bool:
+    def orphan_unchanged(
+        self, orphan: Link, values: Mapping[str, Any], side: str = "hubspot", *, owners: bool = True
+    ) -> bool:
         """An orphan is a contact whose Salesforce record was deleted (R-CON-3 "do nothing"); its
         bases are what the pair agreed on last. True when the contact still holds them: a
         redelivered version (look-back, restart), not an edit, so no Salesforce record is made
         for it. Fields that never had a base cannot tell, and are passed over. ``side="salesforce"``:
-        the same question of a Salesforce record whose HubSpot contact was deleted."""
+        the same question of a Salesforce record whose HubSpot contact was deleted. ``owners=False``
+        passes over the owner as well."""
         if not self.echo_suppression or orphan.salesforce_type is None:
             return False
         compared = False
         for m in self.mappings[orphan.salesforce_type]:
             if m.effective_rule is SyncRule.DONT_SYNC or m.key not in orphan.bases:
+                continue
+            if not owners and m.kind is FieldKind.OWNER:
                 continue
             if not self._holds_base(m, side, values, orphan.bases[m.key]):
                 return False

@@ -76,11 +76,18 @@ async def token(mock: SalesforceMock, request: web.Request) -> web.Response:
 async def userinfo(mock: SalesforceMock, request: web.Request) -> web.Response:
     """The API user the bearer token acts as: the owner Salesforce gives a record created without one.
     Real Salesforce answers a bad token here with 403 and a bare ``Bad_OAuth_Token`` (not the REST
-    API's 401 array); like the token endpoint, the call is not charged to the daily allotment."""
+    API's 401 array). Charged to the daily allotment like a REST call: nothing we know says it is
+    free, and a client that counts it can never overrun the allotment by it."""
     header = request.headers.get("Authorization", "")
     scheme, _, bearer = header.partition(" ")
     if scheme.lower() not in ("bearer", "oauth") or bearer.strip() not in mock.tokens:
         return web.Response(status=403, text="Bad_OAuth_Token")
+    if mock.daily.exhausted():
+        mock.stats.refuse("daily")
+        return error_response(
+            403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+        )
+    mock.daily.record()
     user_id = mock.org.user_id
     user = mock.org.tables["User"].records.get(user_id[:15], {})
     base = _instance_url(request)
