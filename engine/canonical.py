@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from engine.mapping import FieldKind, ValueTable
 
@@ -104,10 +105,13 @@ def to_salesforce(kind: FieldKind, value: str | None) -> SalesforceValue:
     return value
 
 
+@lru_cache(maxsize=4096)
 def parse_timestamp_ms(text: str) -> int:
     """Epoch milliseconds from a HubSpot (``…Z``, epoch ms) or Salesforce (``…+0000``) timestamp.
 
     For the records' modification times, which the reconciler compares in two_way conflicts.
+    Cached: every record a batch write touches comes back with one stamp (Salesforce's are whole
+    seconds), and each is parsed several times on its way (stream, echo check, reconcile).
     """
     stripped = text.strip()
     if stripped.lstrip("-").isdigit():
