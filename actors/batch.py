@@ -30,7 +30,6 @@ Out = TypeVar("Out")
 
 Flush = Callable[[Sequence[In]], Awaitable[Sequence[Out | BaseException]]]
 Ready = Callable[[], Awaitable[None]]
-Upstream = Callable[[], bool]
 
 _WITHDRAWN = RuntimeError("withdrawn")
 
@@ -77,9 +76,6 @@ class Batcher(Generic[In, Out]):
     item alone (a per-record error). An exception *raised* by ``flush`` fails every item of the batch.
     ``ready`` (optional) is awaited right before a batch is closed, with a call slot held: it
     returns when a call could go out at once (e.g. the rate limiter has room), without taking it.
-    ``upstream`` (optional) is true while the calls that release this batcher's callers are held
-    back (HubSpot's burst limiter): its callers then come in waves, one per upstream call, and a
-    partial batch waits up to ``upstream_hold_s`` for the next wave rather than go out with one.
     """
 
     def __init__(
@@ -90,8 +86,6 @@ class Batcher(Generic[In, Out]):
         linger_s: float,
         concurrency: int = 4,
         ready: Ready | None = None,
-        upstream: Upstream | None = None,
-        upstream_hold_s: float = 0.0,
     ) -> None:
         if size < 1:
             raise ValueError("batch size must be at least 1")
@@ -99,8 +93,6 @@ class Batcher(Generic[In, Out]):
         self._size = size
         self._linger_s = linger_s
         self._ready = ready
-        self._upstream = upstream
-        self._upstream_hold_s = upstream_hold_s
         self._limit = anyio.Semaphore(concurrency)
         self._in_flight = 0
         # A partial batch waits for the calls in flight at most this long (see ``_lead``). 25
@@ -176,11 +168,6 @@ class Batcher(Generic[In, Out]):
                     batch.nudge = anyio.Event()
                     await batch.nudge.wait()
             batch.nudge = None
-            if self._upstream is not None and self._upstream():
-                with anyio.move_on_after(self._upstream_hold_s):
-                    while not batch.closed and self._upstream():
-                        with anyio.move_on_after(self._linger_s):
-                            await batch.full.wait()
         async with self._limit:
             if self._ready is not None:
                 await self._ready()

@@ -20,8 +20,6 @@ from engine.store import StateStore
 from engine.store_types import Link
 
 SfRecord = dict[str, Any]
-UPSTREAM_HOLD_LINGERS = 10
-"""A Salesforce batch waits at most this many lingers for HubSpot's next wave (see ``_batcher``)."""
 HsWrite = tuple[str, Mapping[str, str]]
 SfWrite = Mapping[str, SalesforceValue]
 
@@ -56,10 +54,7 @@ class ContactIO:
         self.links_by_hs: Batcher[str, Link | None] = self._batcher(self._links_by_hs, 500)
         self.links_by_sf: Batcher[str, Link | None] = self._batcher(self._links_by_sf, 500)
         # HubSpot's batches close only when its burst window has room (see Batcher).
-        self._hs_budget_ready = hubspot.http.budget.ready
-        self._hs_held = 0
-        """HubSpot batches waiting for burst room now."""
-        hs_ready = self._hs_ready
+        hs_ready = hubspot.http.budget.ready
         self.hs_by_id: Batcher[str, HubSpotObject | None] = self._batcher(self._hs_by_id, hs_size, hs_ready)
         self.hs_by_email: Batcher[str, HubSpotObject | None] = self._batcher(
             self._hs_by_email, hs_size, hs_ready
@@ -71,46 +66,16 @@ class ContactIO:
             for prop in ("salesforcecontactid", "salesforceleadid")
         }
         self.sf_by_id: dict[str, Batcher[str, SfRecord | None]] = {
-            t: self._batcher(self._sf_retriever(t), sf_size, after_hubspot=True) for t in self.sf_fields
+            t: self._batcher(self._sf_retriever(t), sf_size) for t in self.sf_fields
         }
-        self.sf_by_email: Batcher[str, dict[str, list[SfRecord]]] = self._batcher(
-            self._sf_match, sf_size, after_hubspot=True
-        )
+        self.sf_by_email: Batcher[str, dict[str, list[SfRecord]]] = self._batcher(self._sf_match, sf_size)
         self.sf_upsert: dict[str, Batcher[SfWrite, SaveResult]] = {
-            t: self._batcher(self._sf_upserter(t), sf_size, after_hubspot=True) for t in self.sf_fields
+            t: self._batcher(self._sf_upserter(t), sf_size) for t in self.sf_fields
         }
-        self.sf_update: Batcher[tuple[str, SfWrite], SaveResult] = self._batcher(
-            self._sf_update, sf_size, after_hubspot=True
-        )
+        self.sf_update: Batcher[tuple[str, SfWrite], SaveResult] = self._batcher(self._sf_update, sf_size)
 
-    def _batcher(
-        self, flush: Flush[In, Out], size: int, ready: Ready | None = None, *, after_hubspot: bool = False
-    ) -> Batcher[In, Out]:
-        # Salesforce's batches are fed by actors that HubSpot's calls release, 100 at a time: while
-        # HubSpot's burst limiter holds calls back those come one limiter step apart (~50 ms at
-        # 190 / 10 s), and a Salesforce batch of 200 went out with one wave (10k real backfill:
-        # updates 107 a call). Waiting for the next wave costs no throughput then: HubSpot is what
-        # the sync waits on. Without a limiter holding calls, nothing waits.
-        upstream = self._hs_throttled if after_hubspot else None
-        return Batcher(
-            flush,
-            size=size,
-            linger_s=self._linger_s,
-            concurrency=self._concurrency,
-            ready=ready,
-            upstream=upstream,
-            upstream_hold_s=self._linger_s * UPSTREAM_HOLD_LINGERS,
-        )
-
-    async def _hs_ready(self) -> None:
-        self._hs_held += 1
-        try:
-            await self._hs_budget_ready()
-        finally:
-            self._hs_held -= 1
-
-    def _hs_throttled(self) -> bool:
-        return self._hs_held > 0
+    def _batcher(self, flush: Flush[In, Out], size: int, ready: Ready | None = None) -> Batcher[In, Out]:
+        return Batcher(flush, size=size, linger_s=self._linger_s, concurrency=self._concurrency, ready=ready)
 
     # -- state store -----------------------------------------------------------------------------
 
