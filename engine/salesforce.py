@@ -12,9 +12,10 @@ from typing import Any
 from urllib.parse import quote as urlquote
 
 import msgspec
+from loguru import logger
 
 from engine.budget import Budget
-from engine.errors import RequestRejected, Transient
+from engine.errors import AuthFailed, RequestRejected, Transient
 from engine.http import HttpClient, Response, Verdict
 from engine.soql import datetime_literal, identifier, quote
 
@@ -249,8 +250,14 @@ class SalesforceClient:
 
     async def api_user(self) -> str | None:
         """The id of the user this connection acts as, whom Salesforce makes the owner of what we
-        create without one; None when the UserInfo endpoint does not say (the caller does without)."""
-        response = await self.http.request("GET", "/services/oauth2/userinfo")
+        create without one; None when the UserInfo endpoint does not say (the caller does without).
+        A refusal here (a token without the scope UserInfo wants, or the endpoint down) costs only
+        that knowledge: the REST calls before it have already proved the connection."""
+        try:
+            response = await self.http.request("GET", "/services/oauth2/userinfo")
+        except (AuthFailed, Transient) as exc:
+            logger.bind(system="salesforce").info("the API user is unknown (UserInfo: {})", exc)
+            return None
         if response.status != 200:
             return None
         try:

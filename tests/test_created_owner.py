@@ -15,7 +15,10 @@ import pytest
 
 from actors.contact_values import ContactValues
 from actors.owners import OwnerDirectory
+from engine.budget import Budget
+from engine.http import HttpClient, make_session
 from engine.mapping import default_contact_mappings
+from engine.salesforce import SalesforceClient, SalesforcePolicy
 from engine.store import StateStore
 from mockcrm.server import running_mocks
 from tests.conftest import mock_config
@@ -51,6 +54,19 @@ async def test_userinfo_names_the_owner_of_what_the_api_creates(crms: Crms) -> N
     assert info["organization_id"] in info["sub"] and info["sub"].endswith("/" + info["user_id"])
     status, body = await userinfo(crms, "not-a-token")
     assert (status, body) == (403, b"Bad_OAuth_Token")
+
+
+async def test_the_engine_asks_userinfo_and_does_without_it_when_refused(crms: Crms, tmp_path: Path) -> None:
+    users = {email: user_id for user_id, email in (await sf_owner_emails(crms)).items()}
+    async with await StateStore.open(tmp_path / "s.db") as store, make_session(2, crms.ep.ca_file) as session:
+        found = []
+        for token in (crms.ep.salesforce_token, "not-a-token"):
+            budget = Budget("salesforce", 1000, store)
+            http = HttpClient(
+                "salesforce", crms.ep.salesforce_url, token, budget, session, SalesforcePolicy()
+            )
+            found.append(await SalesforceClient(http, "59.0").api_user())
+    assert found == [users[API_USER], None]
 
 
 async def test_contacts_created_in_salesforce_echo_without_a_read(crms: Crms, tmp_path: Path) -> None:
