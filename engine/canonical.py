@@ -34,6 +34,9 @@ _NUMBERS = (int, float)
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _TEXT_KINDS = frozenset({FieldKind.ENUMERATION, FieldKind.STATE, FieldKind.COUNTRY})
+# Members bound once: an Enum class attribute costs ~0.1 µs, and these run per field per record.
+_STRING, _NUMBER, _BOOLEAN = FieldKind.STRING, FieldKind.NUMBER, FieldKind.BOOLEAN
+_DATE, _DATETIME, _MULTI = FieldKind.DATE, FieldKind.DATETIME, FieldKind.MULTI
 
 
 class CanonicalError(ValueError):
@@ -63,11 +66,11 @@ def from_salesforce(kind: FieldKind, raw: SalesforceValue, table: ValueTable | N
     # A mapping configured without a kind is a string one; its Salesforce side may still be typed,
     # so string accepts booleans and numbers in their canonical spelling rather than failing.
     if isinstance(raw, bool):  # before int: bool is an int subclass
-        if kind is FieldKind.BOOLEAN or kind is FieldKind.STRING:
+        if kind is _BOOLEAN or kind is _STRING:
             return "true" if raw else "false"
         raise CanonicalError(f"a {kind.value} field cannot hold the boolean {raw!r}")
     if isinstance(raw, _NUMBERS):
-        if kind is FieldKind.NUMBER or kind is FieldKind.STRING:
+        if kind is _NUMBER or kind is _STRING:
             return _number(raw)
         raise CanonicalError(f"a {kind.value} field cannot hold the number {raw!r}")
     raise CanonicalError(f"unexpected Salesforce value {raw!r}")
@@ -77,15 +80,15 @@ def to_hubspot(kind: FieldKind, value: str | None, table: ValueTable | None = No
     """The string to send HubSpot for a canonical value; ``""`` clears the property."""
     if value is None:
         return ""
-    if kind is FieldKind.DATE:
+    if kind is _DATE:
         # HubSpot's own form for date properties: midnight UTC in epoch milliseconds.
         day = date.fromisoformat(value)
         return str(int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1000)
-    if kind is FieldKind.DATETIME:
+    if kind is _DATETIME:
         return value[:-1] + ".000Z"
     if table is not None and kind in _TEXT_KINDS:
         return table.hubspot_value(value)
-    if table is not None and kind is FieldKind.MULTI:
+    if table is not None and kind is _MULTI:
         return ";".join(table.hubspot_value(item) for item in value.split(";"))
     return value
 
@@ -94,12 +97,12 @@ def to_salesforce(kind: FieldKind, value: str | None) -> SalesforceValue:
     """The typed value to send Salesforce for a canonical value; ``None`` clears the field."""
     if value is None:
         return None
-    if kind is FieldKind.NUMBER:
+    if kind is _NUMBER:
         number = float(value)
         return int(number) if number.is_integer() and abs(number) < 2**53 else number
-    if kind is FieldKind.BOOLEAN:
+    if kind is _BOOLEAN:
         return value == "true"
-    if kind is FieldKind.DATETIME:
+    if kind is _DATETIME:
         return value[:-1] + ".000+0000"
     # Dates are already Salesforce's YYYY-MM-DD; text and multi-selects go as they are.
     return value
