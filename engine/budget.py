@@ -117,8 +117,8 @@ class Budget:
             await self._burst.ready()
 
     async def acquire(self, calls: int = 1, *, lane: WindowLimiter | None = None) -> None:
-        """Charge ``calls`` to the ledger, then wait for room in ``lane`` (a kind of call's own
-        limit, e.g. HubSpot search's 5/s) and in the burst window; raises AllotmentExhausted.
+        """Charge ``calls`` to the ledger, then wait for room in the burst window and in ``lane``
+        (a kind of call's own limit, e.g. HubSpot search's 5/s); raises AllotmentExhausted.
         A lane's calls go first in the burst window (they feed the change streams). Every call
         taken here is to be given back with ``settle`` once answered, with the same ``lane``.
 
@@ -143,12 +143,14 @@ class Budget:
         taken: list[WindowLimiter] = []
         try:
             await self._store.commit([AddApiCalls(self.system, now, calls)])
-            if lane is not None:
-                await lane.acquire(calls)
-                taken.append(lane)
             if self._burst is not None:
                 await self._burst.acquire(calls, priority=lane is not None)
                 taken.append(self._burst)
+            if lane is not None:
+                # Last, just before the send: a lane is the scarcer limit (HubSpot search: 5 in
+                # a second), and each call holds its place there from here to its answer.
+                await lane.acquire(calls)
+                taken.append(lane)
         except BaseException:
             # Not sent: the ledger keeps its charge (a crash may only over-count), the rest is undone.
             self._in_flight = max(0, self._in_flight - calls)
