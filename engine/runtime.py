@@ -343,9 +343,12 @@ async def _poll_forever(
                 continue
             setbacks.exhausted = None
             logger.info("resumed")
+        # Polls start every ``interval`` (a pass's own time is not added to the wait): a change
+        # waits at most one interval to be read, not an interval plus the pass before it.
+        due = anyio.current_time() + interval
         await _poll_group(streams, router, setbacks)
         await _checkpoint(streams)
-        await anyio.sleep(interval)
+        await anyio.sleep(max(0.0, due - anyio.current_time()))
 
 
 def _router(tg: TaskGroup, engine: Engine, setbacks: _Setbacks) -> Router:
