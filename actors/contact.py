@@ -94,8 +94,12 @@ class ContactActor(ContactIdentity):
                 if link is None or link.salesforce_id is None:
                     if link is not None and change.modified_ms <= link.hubspot_modified_ms:
                         return  # its Salesforce record was deleted, and it has not changed since
-                    await self._link_new_hubspot(change, email, None if link is None else link.key)
-                    return
+                    paired = await self._link_new_hubspot(change, email, None if link is None else link.key)
+                    if paired is None:
+                        return
+                    # Its Salesforce record's pair took this very contact while we waited (the
+                    # record re-created its deleted contact): a linked pair's change after all.
+                    link = paired
         async with self.locks.hold(link.key):
             link = await self._link_by_hs(hs_id)
             if link is None or link.salesforce_id is None or link.salesforce_type is None:
@@ -120,9 +124,10 @@ class ContactActor(ContactIdentity):
         if orphaned:
             await self._from_hubspot(change)  # an orphan now: this edit may make a new record
 
-    async def _link_new_hubspot(self, change: Change, email: str, key: str | None) -> None:
+    async def _link_new_hubspot(self, change: Change, email: str, key: str | None) -> Link | None:
         """No link yet: the Salesforce id the contact already carries, else the email match.
-        ``key``: the contact's orphan link (its record deleted), which the new link replaces."""
+        ``key``: the contact's orphan link (its record deleted), which the new link replaces.
+        Returns the link that pairs the contact already, if the match's own pair turns out to."""
         sf_type, sf = await self._known_salesforce(change.values)
         if sf is None:
             sf_type, sf = await self._match_by_email(email)
@@ -130,10 +135,13 @@ class ContactActor(ContactIdentity):
         link = Link(key=key or uuid.uuid4().hex, object="contacts", hubspot_id=change.record_id)
         if sf is None:
             await self._create_in_salesforce(link, hs)
-        else:
-            await self._release_from_deleted_contact(sf_type, str(sf["Id"]), change.record_id)
-            link = msgspec.structs.replace(link, salesforce_type=sf_type, salesforce_id=str(sf["Id"]))
-            await self._sync_pair(link, hs, sf)
+            return None
+        paired = await self._release_from_deleted_contact(sf_type, str(sf["Id"]), change.record_id)
+        if paired is not None:
+            return paired
+        link = msgspec.structs.replace(link, salesforce_type=sf_type, salesforce_id=str(sf["Id"]))
+        await self._sync_pair(link, hs, sf)
+        return None
 
     async def _known_salesforce(self, values: Mapping[str, Any]) -> tuple[str, SfRecord | None]:
         for sobject, prop in ID_PROPERTY.items():

@@ -34,23 +34,35 @@ def _untouched_since_created(sf: SfRecord) -> bool:
 class ContactIdentity(ContactPair):
     """Deletes, deleted contacts, conversions and twins, on top of the pair's work."""
 
-    async def _release_from_deleted_contact(self, sf_type: str, sf_id: str, hs_id: str) -> None:
+    async def _release_from_deleted_contact(self, sf_type: str, sf_id: str, hs_id: str) -> Link | None:
         """The matched Salesforce record may still be linked to a HubSpot contact that was deleted
         (R-CON-4 leaves that link in place): a new contact with the email takes it over (SPEC §2's
-        first match). One still live keeps it, and this contact gets a duplicate error instead."""
+        first match). One still live keeps it, and this contact gets a duplicate error instead.
+
+        Returns the record's link if it pairs this very contact (``hs_id``) already: the record's
+        own actor re-creates a deleted contact under the pair's lock, not the email's, so the new
+        contact's first change can get here before that pair is committed, and then wait for it
+        on the pair's lock. The link is looked up again once the lock is ours."""
         previous = await self._link_by_sf(sf_id)
-        if previous is None or previous.hubspot_id in (None, hs_id):
-            return
+        if previous is None or previous.hubspot_id is None:
+            return None
+        if previous.hubspot_id == hs_id:
+            return previous
         async with self.locks.hold(previous.key):
-            assert previous.hubspot_id is not None
-            if await self.io.hs_by_id.submit(previous.hubspot_id) is not None:
+            current = await self._link_by_sf(sf_id)
+            if current is None or current.hubspot_id is None:
+                return None
+            if current.hubspot_id == hs_id:
+                return current
+            if await self.io.hs_by_id.submit(current.hubspot_id) is not None:
                 raise RecordError(
                     "duplicate",
                     f"Salesforce {sf_type} {sf_id} has this email but is linked to HubSpot contact "
-                    f"{previous.hubspot_id}",
+                    f"{current.hubspot_id}",
                     FIXES["duplicate"],
                 )
-            await self.io.store.commit([DeleteLink(previous.key)])
+            await self.io.store.commit([DeleteLink(current.key)])
+            return None
 
     async def _contact_gone(self, link: Link, sf_type: str, sf: SfRecord) -> None:
         """A Salesforce change whose HubSpot contact was deleted. An edit made since the pair last
