@@ -27,7 +27,7 @@ from actors.locks import KeyedLocks
 from actors.owners import OwnerDirectory
 from engine import failpoints
 from engine.canonical import parse_timestamp_ms
-from engine.errors import RecordError
+from engine.errors import RecordError, Transient
 from engine.mapping import FieldMapping
 from engine.reconcile import (
     Decision,
@@ -64,6 +64,8 @@ class ContactPair:
         self.summary = summary
         self.locks = KeyedLocks()
         self.commits = PairCommits()
+        self._claims: dict[tuple[str, str], str] = {}
+        """(side, record id) -> the link key a commit in flight puts it under (see ``_commit``)."""
         self._log = logger.bind(actor="contact")
 
     async def _link_by_hs(self, hs_id: str, *, none_since: int | None = None) -> Link | None:
@@ -187,7 +189,14 @@ class ContactPair:
         ops += [ClearError("contacts", system, rid) for system, rid in self._ids(done)]
         if moved and failpoints.ARMED:
             failpoints.hit("after_write_before_commit")
-        await self.io.store.commit(ops)
+        ids = self._ids(done)
+        self._claim(done.key, ids)
+        try:
+            await self.io.store.commit(ops)
+        finally:
+            for claimed in ids:
+                if self._claims.get(claimed) == done.key:
+                    del self._claims[claimed]
         self.commits.committed(done.key)
         if moved:
             self.summary.synced += 1
@@ -198,6 +207,29 @@ class ContactPair:
             await self._fail(
                 system, record_id, RecordError("invalid_value", problems, FIXES["invalid_value"])
             )
+
+    def _claim(self, key: str, ids: Sequence[tuple[str, str]]) -> None:
+        """Refuse a link whose record ids another link holds (committed, or being committed).
+
+        Email locks keep the two sides of a new pair apart, but not when the pair's two records
+        carry different emails by the time each side reads its own (an edit in between), nor when
+        one side re-creates its deleted partner under the pair's lock. Then two actors can build
+        the same pair under two keys. The state file's unique ids would refuse the second inside
+        a group commit and fail every caller in it; caught here, it is this one change's setback,
+        and it comes back through its stream to find the pair linked. The cache holds every link
+        committed since the actor looked (a lookup before found none, or the id is new to us)."""
+        links = self.io.store.links
+        for side, record_id in ids:
+            held = (
+                links.by_hubspot("contacts", record_id)
+                if side == "hubspot"
+                else links.by_salesforce("contacts", record_id)
+            )
+            claimed = self._claims.get((side, record_id))
+            if (held is not None and held.key != key) or (claimed is not None and claimed != key):
+                raise Transient("crmsync", f"{side} {record_id} was linked meanwhile; read again")
+        for claimed_id in ids:
+            self._claims[claimed_id] = key
 
     async def _fail(self, system: str, record_id: str, exc: RecordError) -> None:
         self._log.bind(record=f"{system}:{record_id}").warning(

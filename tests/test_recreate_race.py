@@ -18,7 +18,9 @@ import anyio
 import pytest
 
 from actors.sources import HubSpotSource, SalesforceSource
+from engine.errors import Transient
 from engine.runtime import open_engine, run_until_idle
+from engine.store_types import Link, PutLink
 from mockcrm.server import running_mocks
 from tests.conftest import mock_config
 from tests.crms import Crms, engine_settings, wait_until
@@ -76,3 +78,28 @@ async def test_the_new_contacts_first_change_joins_the_recreated_pair(crms: Crms
     assert [(v.key, v.hubspot_id) for v in after.values()] == [(link.key, new_id)]
     live = [c for c in await crms.hs_all() if not c.get("archived")]
     assert [(c["id"], c["properties"].get("jobtitle")) for c in live] == [(new_id, "T1")]
+
+
+async def test_a_link_whose_ids_another_key_holds_is_refused_as_a_setback(crms: Crms, tmp_path: Path) -> None:
+    """The guard under every pair's commit: a second key for a record id (committed, or being
+    committed) is this change's setback, to be read again, and never reaches the state file's
+    unique ids (where it would fail the whole group commit)."""
+    settings = engine_settings(crms.ep, tmp_path / "s.db")
+    with anyio.fail_after(30):
+        async with open_engine(settings) as engine:
+            actor = engine.actor
+            first = Link(
+                key="k1", object="contacts", hubspot_id="101", salesforce_type="Contact", salesforce_id="A"
+            )
+            await engine.store.commit([PutLink(first, now_ms=0)])
+            actor._claim("k1", [("hubspot", "101"), ("salesforce", "A")])  # its own ids: fine
+            actor._claims.clear()
+            with pytest.raises(Transient, match="hubspot 101 was linked meanwhile"):
+                actor._claim("k2", [("hubspot", "101"), ("salesforce", "B")])
+            actor._claim("k3", [("salesforce", "C")])  # in flight, not committed yet
+            with pytest.raises(Transient, match="salesforce C was linked meanwhile"):
+                actor._claim("k4", [("hubspot", "102"), ("salesforce", "C")])
+            assert actor._claims == {("salesforce", "C"): "k3"}  # a refused claim takes nothing
+            assert [v.key for v in (await engine.store.links_by_salesforce("contacts", ["A"])).values()] == [
+                "k1"
+            ]
