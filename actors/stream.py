@@ -41,7 +41,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+import anyio
 import msgspec
+from anyio.abc import TaskGroup
 
 from engine import failpoints
 from engine.store import StateStore
@@ -107,6 +109,48 @@ class Ticket:
 
 
 Deliver = Callable[[Change, Ticket], Awaitable[None]]
+
+
+_Page = tuple[int, list[Change], str | None]
+"""(asked at, the page's changes, the next token)."""
+
+
+class _Ahead:
+    """A page being read in the background; ``result`` waits for it (and raises what it raised)."""
+
+    def __init__(
+        self,
+        tg: TaskGroup,
+        read: Callable[[int, str | None, int | None], Awaitable[_Page]],
+        since: int,
+        token: str | None,
+        until: int | None,
+    ) -> None:
+        self._done = anyio.Event()
+        self._page: _Page | None = None
+        self._error: BaseException | None = None
+        tg.start_soon(self._run, read, since, token, until)
+
+    async def _run(
+        self,
+        read: Callable[[int, str | None, int | None], Awaitable[_Page]],
+        since: int,
+        token: str | None,
+        until: int | None,
+    ) -> None:
+        try:
+            self._page = await read(since, token, until)
+        except Exception as exc:  # handed to the pass, which raises it where it waits
+            self._error = exc
+        finally:
+            self._done.set()
+
+    async def result(self) -> _Page:
+        await self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._page is not None
+        return self._page
 
 
 def _ms(monotonic_s: float) -> int:
@@ -199,47 +243,77 @@ class ChangeStream:
 
     async def _pass(self, since: int, until: int | None, deliver: Deliver) -> int:
         """Read ``[since, until]`` page by page, delivering what is new and settling what it can."""
-        token: str | None = None
         count = 0
         # (asked at, stamps complete up to) of this pass's pages not yet settled, while the pass
         # has read every stamp from the settled mark on.
         chain: list[tuple[int, float]] | None = [] if since <= self._settled_ms + 1 else None
-        while True:
-            asked = _ms(time.monotonic())
-            if until is None:
-                changes, token = await self._source.page(since, token)
-            else:
-                changes, token = await self._source.page(since, token, until_ms=until)
-            newest = max((c.modified_ms for c in changes), default=None)
-            if newest is not None:
-                self._saw(newest)
-            for change in changes:
-                if self._seen(change):
-                    continue
-                self._recent[change.record_id] = _version(change)
-                ticket = Ticket(change)
-                self._in_flight.append(ticket)
-                count += 1
-                await deliver(change, ticket)
-                if failpoints.ARMED:
-                    failpoints.hit("page_read")
-            if chain is not None:
+        async with anyio.create_task_group() as tg:
+            # One page ahead: the next page is read while this one is delivered (its token is
+            # known as soon as this one arrives), so a reader held back by busy actors still keeps
+            # a rate-limited search lane busy.
+            ahead = _Ahead(tg, self._page, since, None, until)
+            while True:
+                asked, changes, token = await ahead.result()
+                if token is not None:
+                    ahead = _Ahead(tg, self._page, since, token, until)
+                count += await self._take(changes, deliver)
+                chain = self._chain(chain, asked, changes, token, until)
+                self._advance()
+                # Pruned page by page (amortised), not only after the pass: a backfill's first pass
+                # reads every record, and holding a version of each until its end grew the engine
+                # with N.
+                self._forget_old()
                 if token is None:
-                    chain.append((asked, math.inf if until is None else until))
-                elif newest is not None:
-                    chain.append((asked, newest - 1))  # every page resumes at its newest stamp or after
-                else:
-                    chain = None  # a page that says nothing of what it covered ends the chain
-                if chain is not None:
-                    self._settle(chain)
-            self._advance()
-            # Pruned page by page (amortised), not only after the pass: a backfill's first pass reads
-            # every record, and holding a version of each until its end grew the engine with N.
-            self._forget_old()
-            if token is None:
-                break
+                    break
         self.delivered += count
         return count
+
+    async def _page(self, since: int, token: str | None, until: int | None) -> _Page:
+        asked = _ms(time.monotonic())
+        if until is None:
+            changes, token = await self._source.page(since, token)
+        else:
+            changes, token = await self._source.page(since, token, until_ms=until)
+        return asked, changes, token
+
+    async def _take(self, changes: list[Change], deliver: Deliver) -> int:
+        """Deliver a page's changes that are new; returns how many."""
+        count = 0
+        newest = max((c.modified_ms for c in changes), default=None)
+        if newest is not None:
+            self._saw(newest)
+        for change in changes:
+            if self._seen(change):
+                continue
+            self._recent[change.record_id] = _version(change)
+            ticket = Ticket(change)
+            self._in_flight.append(ticket)
+            count += 1
+            await deliver(change, ticket)
+            if failpoints.ARMED:
+                failpoints.hit("page_read")
+        return count
+
+    def _chain(
+        self,
+        chain: list[tuple[int, float]] | None,
+        asked: int,
+        changes: list[Change],
+        token: str | None,
+        until: int | None,
+    ) -> list[tuple[int, float]] | None:
+        """The pass's chain with this page added, and settled as far as it goes."""
+        if chain is None:
+            return None
+        if token is None:
+            chain.append((asked, math.inf if until is None else until))
+        elif changes:
+            # Every page resumes at its newest stamp or after it: what is below is complete.
+            chain.append((asked, max(c.modified_ms for c in changes) - 1))
+        else:
+            return None  # a page that says nothing of what it covered ends the chain
+        self._settle(chain)
+        return chain
 
     def _settle(self, chain: list[tuple[int, float]]) -> None:
         """Raise the settled mark over the chain's leading pages that the CRM's clock now covers."""
