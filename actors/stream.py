@@ -247,16 +247,24 @@ class ChangeStream:
         # (asked at, stamps complete up to) of this pass's pages not yet settled, while the pass
         # has read every stamp from the settled mark on.
         chain: list[tuple[int, float]] | None = [] if since <= self._settled_ms + 1 else None
+        failed: Exception | None = None
         async with anyio.create_task_group() as tg:
             # One page ahead: the next page is read while this one is delivered (its token is
             # known as soon as this one arrives), so a reader held back by busy actors still keeps
             # a rate-limited search lane busy.
             ahead = _Ahead(tg, self._page, since, None, until)
             while True:
-                asked, changes, token = await ahead.result()
-                if token is not None:
-                    ahead = _Ahead(tg, self._page, since, token, until)
-                count += await self._take(changes, deliver)
+                try:
+                    asked, changes, token = await ahead.result()
+                    if token is not None:
+                        ahead = _Ahead(tg, self._page, since, token, until)
+                    count += await self._take(changes, deliver)
+                except Exception as exc:
+                    # Raised once the page read ahead is cancelled, outside the task group: the
+                    # caller sees the error itself (an exhausted allotment, a CRM down), not a group.
+                    failed = exc
+                    tg.cancel_scope.cancel()
+                    break
                 chain = self._chain(chain, asked, changes, token, until)
                 self._advance()
                 # Pruned page by page (amortised), not only after the pass: a backfill's first pass
@@ -266,6 +274,8 @@ class ChangeStream:
                 if token is None:
                     break
         self.delivered += count
+        if failed is not None:
+            raise failed
         return count
 
     async def _page(self, since: int, token: str | None, until: int | None) -> _Page:
