@@ -109,6 +109,7 @@ async def run_bench(opts: BenchOptions) -> BenchReport:
                             Path(tmp),
                             interval_s=opts.idle_s,
                             poll_interval_s=opts.idle_poll_interval_s,
+                            settle_s=opts.idle_settle_s,
                         )
                     )
             if "sweep" in wanted:

@@ -22,6 +22,7 @@ class BenchOptions(msgspec.Struct, kw_only=True):
     poll_interval_s: float
     idle_s: float
     idle_poll_interval_s: float
+    idle_settle_s: float
     baseline_records: int
     sweep_records: int
     sweep_duration_s: float
@@ -43,6 +44,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--poll-interval", type=float, default=1.0, help="steady/sweep: engine poll interval s")
     p.add_argument("--idle-seconds", type=float, default=60.0, help="idle: measured interval (default 60)")
     p.add_argument("--idle-poll-interval", type=float, default=5.0, help="idle: engine poll interval s")
+    p.add_argument(
+        "--idle-settle",
+        type=float,
+        default=90.0,
+        help="idle: seconds the engine runs before the measure starts (default 90: its change streams "
+        "read each record written in the last minute once more, the look-back, before they poll alone)",
+    )
     p.add_argument("--baseline-records", type=int, default=300,
                    help="baseline: pairs it syncs, at most --records (default 300)")  # fmt: skip
     p.add_argument("--sweep-records", type=int, default=2000, help="sweep: pairs per point (default 2000)")
@@ -79,6 +87,7 @@ def options(args: argparse.Namespace) -> BenchOptions:
         poll_interval_s=args.poll_interval,
         idle_s=args.idle_seconds,
         idle_poll_interval_s=args.idle_poll_interval,
+        idle_settle_s=args.idle_settle,
         baseline_records=max(3, args.baseline_records),
         sweep_records=args.sweep_records,
         sweep_duration_s=args.sweep_duration,

@@ -1,7 +1,9 @@
 """Scenario ``idle``: what ``crmsync run`` spends when nothing changes.
 
-After the initial backfill the engine runs as in production; once its first polls are done, every
-API call over ``interval_s`` is counted by the mocks and extrapolated to an hour. Writes must be
+After the initial backfill the engine runs as in production; once its first polls are done and its
+look-back has settled (``settle_s``: each record written in the backfill's last minute is read once
+more, a one-time cost of the backfill, not of idling), every API call over ``interval_s`` is counted
+by the mocks and extrapolated to an hour. Writes must be
 zero (a write here would be an echo or a re-sync of something already in sync).
 """
 
@@ -24,6 +26,7 @@ class IdleResult(msgspec.Struct, kw_only=True):
     regime: Regime
     records: int
     poll_interval_s: float
+    settle_s: float
     measured_s: float
     calls_hubspot: int
     calls_salesforce: int
@@ -44,6 +47,7 @@ async def run_idle(
     *,
     interval_s: float,
     poll_interval_s: float = 5.0,
+    settle_s: float = 0.0,
     tuning: Mapping[str, str] | None = None,
 ) -> IdleResult:
     await mocks.reset()
@@ -53,7 +57,9 @@ async def run_idle(
     await engine.until_idle(backfill=True)  # a new state file: no need for a first empty run
     proc = engine.start(profile=f"idle-{records}")
     try:
+        settled = anyio.current_time() + settle_s
         await wait_until_quiet(mocks, 2 * poll_interval_s + 1, 120)  # past start-up and first polls
+        await anyio.sleep(max(0.0, settled - anyio.current_time()))
         before = await mocks.calls()
         cpu0 = proc_cpu_seconds(proc.pid)
         t0 = time.monotonic()
@@ -70,6 +76,7 @@ async def run_idle(
         regime=mocks.regime,
         records=records,
         poll_interval_s=poll_interval_s,
+        settle_s=settle_s,
         measured_s=round(measured, 1),
         calls_hubspot=calls.hubspot,
         calls_salesforce=calls.salesforce,

@@ -33,6 +33,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         sys.executable, "-m", "engine.cli", "bench", "--scenario", "initial,steady,idle",
         "--limits", "lifted", "--records", str(RECORDS), "--baseline-records", "30",
         "--rate", "20", "--duration", "3", "--idle-seconds", "3", "--idle-poll-interval", "1",
+        "--idle-settle", "0",
         "--out", str(out), "--profile", str(profiles), "--profile-format", "raw",
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)

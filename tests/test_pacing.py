@@ -7,7 +7,8 @@ import heapq
 import itertools
 import random
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -201,14 +202,16 @@ class Recording(WindowLimiter):
         return ok
 
 
-async def client(
-    ep: MockEndpoints, store: StateStore, session: aiohttp.ClientSession
-) -> tuple[HubSpotClient, Recording]:
-    burst = Recording(40, 10.0, reserve=4)
-    budget = Budget("hubspot", 100_000, store, burst=burst)
-    await budget.load()
-    http = HttpClient("hubspot", ep.hubspot_url, ep.hubspot_token, budget, session, HubSpotPolicy())
-    return HubSpotClient(http, search_limiter=WindowLimiter(5, 1.0)), burst
+@asynccontextmanager
+async def client(ep: MockEndpoints, tmp_path: Path) -> AsyncIterator[tuple[HubSpotClient, Recording]]:
+    """The real HubSpot client against the mock at its real limits, with a small burst window
+    (40 / 10 s, 4 reserved for searches) that records which lane each grant went to."""
+    async with await StateStore.open(tmp_path / "s.db") as store, aiohttp.ClientSession() as session:
+        burst = Recording(40, 10.0, reserve=4)
+        budget = Budget("hubspot", 100_000, store, burst=burst)
+        await budget.load()
+        http = HttpClient("hubspot", ep.hubspot_url, ep.hubspot_token, budget, session, HubSpotPolicy())
+        yield HubSpotClient(http, search_limiter=WindowLimiter(5, 1.0)), burst
 
 
 async def test_a_burst_of_searches_through_the_client_gets_no_429(
@@ -216,8 +219,7 @@ async def test_a_burst_of_searches_through_the_client_gets_no_429(
 ) -> None:
     ep = real_limits
     before = stats(ep)
-    async with await StateStore.open(tmp_path / "s.db") as store, aiohttp.ClientSession() as session:
-        hubspot, _ = await client(ep, store, session)
+    async with client(ep, tmp_path) as (hubspot, _):
         with anyio.fail_after(30):
             async with anyio.create_task_group() as tg:
                 for n in range(16):
@@ -240,8 +242,7 @@ async def test_searches_go_before_batch_calls_waiting_for_the_burst_window(
     """A full burst window with calls queued: the searches (the streams' polls) pass them."""
     ep = real_limits
     before = stats(ep)
-    async with await StateStore.open(tmp_path / "s.db") as store, aiohttp.ClientSession() as session:
-        hubspot, burst = await client(ep, store, session)
+    async with client(ep, tmp_path) as (hubspot, burst):
 
         async def ordinary() -> None:
             await hubspot.http.request("GET", "/crm/v3/objects/contacts")
