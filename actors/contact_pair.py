@@ -185,11 +185,11 @@ class ContactPair:
         done = msgspec.structs.replace(
             link, bases=decision.bases, hubspot_modified_ms=hs_ms, salesforce_modified_ms=sf_ms
         )
+        ids = self._ids(done)
         ops: list[StoreOp] = [PutLink(done, now_ms=int(time.time() * 1000))]
-        ops += [ClearError("contacts", system, rid) for system, rid in self._ids(done)]
+        ops += [ClearError("contacts", system, rid) for system, rid in ids]
         if moved and failpoints.ARMED:
             failpoints.hit("after_write_before_commit")
-        ids = self._ids(done)
         self._claim(done.key, ids)
         try:
             await self.io.store.commit(ops)

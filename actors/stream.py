@@ -39,6 +39,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Protocol
 
 import anyio
@@ -118,28 +119,15 @@ _Page = tuple[int, list[Change], str | None]
 class _Ahead:
     """A page being read in the background; ``result`` waits for it (and raises what it raised)."""
 
-    def __init__(
-        self,
-        tg: TaskGroup,
-        read: Callable[[int, str | None, int | None], Awaitable[_Page]],
-        since: int,
-        token: str | None,
-        until: int | None,
-    ) -> None:
+    def __init__(self, tg: TaskGroup, read: Callable[[], Awaitable[_Page]]) -> None:
         self._done = anyio.Event()
         self._page: _Page | None = None
         self._error: BaseException | None = None
-        tg.start_soon(self._run, read, since, token, until)
+        tg.start_soon(self._run, read)
 
-    async def _run(
-        self,
-        read: Callable[[int, str | None, int | None], Awaitable[_Page]],
-        since: int,
-        token: str | None,
-        until: int | None,
-    ) -> None:
+    async def _run(self, read: Callable[[], Awaitable[_Page]]) -> None:
         try:
-            self._page = await read(since, token, until)
+            self._page = await read()
         except Exception as exc:  # handed to the pass, which raises it where it waits
             self._error = exc
         finally:
@@ -252,20 +240,21 @@ class ChangeStream:
             # One page ahead: the next page is read while this one is delivered (its token is
             # known as soon as this one arrives), so a reader held back by busy actors still keeps
             # a rate-limited search lane busy.
-            ahead = _Ahead(tg, self._page, since, None, until)
+            ahead = _Ahead(tg, partial(self._page, since, None, until))
             while True:
                 try:
                     asked, changes, token = await ahead.result()
                     if token is not None:
-                        ahead = _Ahead(tg, self._page, since, token, until)
-                    count += await self._take(changes, deliver)
+                        ahead = _Ahead(tg, partial(self._page, since, token, until))
+                    newest = max((c.modified_ms for c in changes), default=None)
+                    count += await self._take(changes, newest, deliver)
                 except Exception as exc:
                     # Raised once the page read ahead is cancelled, outside the task group: the
                     # caller sees the error itself (an exhausted allotment, a CRM down), not a group.
                     failed = exc
                     tg.cancel_scope.cancel()
                     break
-                chain = self._chain(chain, asked, changes, token, until)
+                chain = self._chain(chain, asked, newest, token, until)
                 self._advance()
                 # Pruned page by page (amortised), not only after the pass: a backfill's first pass
                 # reads every record, and holding a version of each until its end grew the engine
@@ -280,16 +269,12 @@ class ChangeStream:
 
     async def _page(self, since: int, token: str | None, until: int | None) -> _Page:
         asked = _ms(time.monotonic())
-        if until is None:
-            changes, token = await self._source.page(since, token)
-        else:
-            changes, token = await self._source.page(since, token, until_ms=until)
+        changes, token = await self._source.page(since, token, until_ms=until)
         return asked, changes, token
 
-    async def _take(self, changes: list[Change], deliver: Deliver) -> int:
-        """Deliver a page's changes that are new; returns how many."""
+    async def _take(self, changes: list[Change], newest: int | None, deliver: Deliver) -> int:
+        """Deliver a page's changes that are new (``newest``: its newest stamp); returns how many."""
         count = 0
-        newest = max((c.modified_ms for c in changes), default=None)
         if newest is not None:
             self._saw(newest)
         for change in changes:
@@ -308,18 +293,18 @@ class ChangeStream:
         self,
         chain: list[tuple[int, float]] | None,
         asked: int,
-        changes: list[Change],
+        newest: int | None,
         token: str | None,
         until: int | None,
     ) -> list[tuple[int, float]] | None:
-        """The pass's chain with this page added, and settled as far as it goes."""
+        """The pass's chain with this page (its newest stamp) added, and settled as far as it goes."""
         if chain is None:
             return None
         if token is None:
             chain.append((asked, math.inf if until is None else until))
-        elif changes:
+        elif newest is not None:
             # Every page resumes at its newest stamp or after it: what is below is complete.
-            chain.append((asked, max(c.modified_ms for c in changes) - 1))
+            chain.append((asked, newest - 1))
         else:
             return None  # a page that says nothing of what it covered ends the chain
         self._settle(chain)

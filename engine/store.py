@@ -259,14 +259,16 @@ class StateStore:
         found = {i: link for i in ids if (link := cached(obj, i)) is not None}
         missing = [i for i in ids if i not in found]
         if missing:
-            sql = f"SELECT * FROM links WHERE object = ? AND {column} IN"  # column: ours, never input
-            rows = await self._select_in(sql, obj, missing)
-            for link in map(_link, rows):
+            for link in await self._select_links(column, obj, missing):
                 key = link.hubspot_id if column == "hubspot_id" else link.salesforce_id
                 if key is not None:
                     # A commit may have landed while we read: the cache, filled as it commits, is newer.
                     found[key] = cached(obj, key) or link
         return found
+
+    async def _select_links(self, column: str, obj: str, ids: Sequence[str]) -> list[Link]:
+        sql = f"SELECT * FROM links WHERE object = ? AND {column} IN"  # column: ours, never input
+        return [_link(row) for row in await self._select_in(sql, obj, ids)]
 
     async def prefetch_links(self, obj: str, side: str, ids: Sequence[str]) -> None:
         """Look the links of ``ids`` (one side's) up in one query, into the link cache: found ones
@@ -276,17 +278,17 @@ class StateStore:
         missing = list({i: None for i in ids if not links.known(obj, side, i)})
         if not missing:
             return
-        column = "hubspot_id" if side == "hubspot" else "salesforce_id"
-        sql = f"SELECT * FROM links WHERE object = ? AND {column} IN"  # column: ours, never input
         watch = links.watch()
         try:
-            rows = await self._select_in(sql, obj, missing)
+            read = await self._select_links(
+                "hubspot_id" if side == "hubspot" else "salesforce_id", obj, missing
+            )
         finally:
             links.unwatch(watch)
         if watch.blind:
             return  # a link we never saw was deleted meanwhile: what we read may include it
         found: set[str] = set()
-        for link in map(_link, rows):
+        for link in read:
             record_id = link.hubspot_id if side == "hubspot" else link.salesforce_id
             if record_id is None:
                 continue
