@@ -142,6 +142,21 @@ def _settings(args: argparse.Namespace) -> Settings | None:
         return None
 
 
+def _tune_gc() -> None:
+    """Collect cyclic garbage less often than CPython's default (every 700 net allocations).
+
+    A sync allocates a few dicts and structs per record, and almost all of it dies young by
+    reference counting; the default threshold still ran a young collection every few records, and
+    each older collection walked the link cache and the records in flight. Measured on a lifted
+    backfill (`crmsync bench --scenario initial --limits lifted`): 0.335 -> 0.241 engine CPU s per
+    1,000 pairs at 100k, 0.27-0.31 -> 0.21-0.24 at 30k, peak RSS unchanged (what cycles there are
+    still get collected, 50,000 allocations later). Only the sync process does this: it is the
+    process's choice, not the library's (tests and embedders keep their own)."""
+    import gc
+
+    gc.set_threshold(50_000, 20, 100)
+
+
 def _run(args: argparse.Namespace) -> int:
     from engine.errors import AuthFailed, StateFileError
     from engine.mapping import MappingError
@@ -150,6 +165,7 @@ def _run(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     _setup_logging(settings.tuning.log_level, args.log_json)
+    _tune_gc()
     main = _run_until_idle if args.until_idle else _run_forever
     try:
         return anyio.run(main, settings, args.backfill, backend="asyncio")
