@@ -205,6 +205,14 @@ class Mocks:
             by_endpoint=by,
         )
 
+    async def call_log(self, since: float) -> dict[System, list[tuple[float, str]]]:
+        """Each mock's (arrival epoch s, endpoint) of the API calls since ``since`` (``timeline``)."""
+        out: dict[System, list[tuple[float, str]]] = {}
+        for system in SYSTEMS:
+            rows = await self.control(system, "GET", f"timeline?since={since!r}")
+            out[system] = [(float(t), str(e)) for t, e in rows]
+        return out
+
     async def reset(self) -> None:
         await self.control("hubspot", "POST", "reset")
         await self.control("salesforce", "POST", "reset")

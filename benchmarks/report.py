@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.timeline import summary_lines
+
+INITIAL_TITLE = "initial sync (--backfill)"
+
 if TYPE_CHECKING:
     from benchmarks.bench import BenchReport
 
@@ -27,7 +31,7 @@ def tables(report: BenchReport) -> list[Table]:
     out: list[Table] = []
     if report.initial:
         t = _table(
-            "initial sync (--backfill)", "limits", "pairs", "s", "pairs/s", "ceiling", "of ceiling",
+            INITIAL_TITLE, "limits", "pairs", "s", "pairs/s", "ceiling", "of ceiling",
             "calls/rec HS", "calls/rec SF", "calls/rec", "CPU s/1k", "peak RSS MB", "state MB", "errors",
         )  # fmt: skip
         for r in report.initial:
@@ -105,5 +109,11 @@ def print_report(report: BenchReport, console: Console | None = None) -> None:
     )
     for t in tables(report):
         console.print(t)
+        if t.title == INITIAL_TITLE:
+            for r in report.initial:
+                if r.timeline is not None:
+                    console.print(f"{r.regime} limits, {r.records:,} pairs:", highlight=False)
+                    for line in summary_lines(r.timeline):
+                        console.print(line, highlight=False, markup=False)
     for note in report.notes:
         console.print(f"note: {note}")

@@ -17,6 +17,7 @@ from benchmarks.ceiling import Ceiling, ceiling
 from benchmarks.harness import Calls, Engine, Mocks
 from benchmarks.options import Regime
 from benchmarks.seeding import Mix, seed_pairs
+from benchmarks.timeline import Timeline, build
 
 
 class InitialResult(msgspec.Struct, kw_only=True):
@@ -47,6 +48,8 @@ class InitialResult(msgspec.Struct, kw_only=True):
     ceiling: Ceiling
     fraction_of_ceiling: float | None
     by_endpoint: dict[str, int]
+    timeline: Timeline | None = None
+    """Per second of the run, the calls each mock counted (``benchmarks/timeline.py``)."""
 
 
 class _Summary(msgspec.Struct):
@@ -71,12 +74,19 @@ async def run_initial(
     before = await mocks.calls()
     mock_cpu0 = mocks.cpu_seconds()
     t0 = time.perf_counter()
+    started = time.time()
     # An hour is plenty up to ~1M pairs on a quiet machine; a loaded one may need longer.
     timeout_s = max(3600.0, records / 100)
     run = await engine.until_idle(backfill=True, profile=f"initial-{records}", timeout_s=timeout_s)
     seconds = time.perf_counter() - t0
+    ended = started + seconds
     mock_cpu = mocks.cpu_seconds() - mock_cpu0
     calls: Calls = (await mocks.calls()) - before
+    log = await mocks.call_log(started)
+    timeline = build(
+        log["hubspot"], log["salesforce"], start=started, end=ended,
+        search_per_s=mocks.limits.hubspot_search_per_s,
+    )  # fmt: skip
     summary = msgspec.json.decode(run.stdout.strip().splitlines()[-1], type=_Summary)
     limit = ceiling(
         mocks.limits,
@@ -110,6 +120,7 @@ async def run_initial(
         ceiling=limit,
         fraction_of_ceiling=round(rate / limit.pairs_per_s, 3) if limit.pairs_per_s else None,
         by_endpoint=calls.by_endpoint,
+        timeline=timeline,
     )
 
 

@@ -45,6 +45,13 @@ def add_common_control_routes(
         body["faults_injected"] = dict(injector.injected)
         return _json(body)
 
+    async def get_timeline(request: web.Request) -> web.Response:
+        try:
+            since = float(request.query.get("since", "0"))
+        except ValueError:
+            return _bad("since: epoch seconds")
+        return _json(stats.calls_since(since))
+
     async def post_reset(_: web.Request) -> web.Response:
         reset()
         stats.reset()
@@ -79,6 +86,7 @@ def add_common_control_routes(
         return _json({"offset_s": clock.offset_s, "now_ms": clock.now_ms()})
 
     app.router.add_get("/__mock/stats", get_stats)
+    app.router.add_get("/__mock/timeline", get_timeline)
     app.router.add_post("/__mock/reset", post_reset)
     app.router.add_get("/__mock/faults", get_faults)
     app.router.add_post("/__mock/faults", post_faults)

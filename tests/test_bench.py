@@ -20,6 +20,7 @@ from benchmarks.harness import Limits, Mocks, is_write, temp_dir
 from benchmarks.latency import latencies, percentiles, to_ms
 from benchmarks.scenario_initial import run_initial
 from benchmarks.scenario_sweep import SweepPoint, SweepResult, plot
+from benchmarks.timeline import build, summary_lines
 
 RECORDS = 120
 
@@ -65,6 +66,9 @@ def test_initial_figures_are_the_mocks_counts(report: dict[str, Any]) -> None:
     assert r["pairs_per_s"] == pytest.approx(RECORDS / r["seconds"], rel=0.05)
     assert r["engine_cpu_s"] > 0 and r["peak_rss_mb"] > 10 and r["state_file_mb"] > 0
     assert r["ceiling"]["pairs_per_s"] is None and r["fraction_of_ceiling"] is None  # nothing limits
+    tl = r["timeline"]
+    assert sum(s.get("hs_search", 0) + s.get("hs_other", 0) for s in tl["seconds"]) == r["calls_hubspot"]
+    assert tl["search_lane_lost_s"] is None  # no search rate to lose against
 
 
 def test_baseline_beside_crmsync(report: dict[str, Any]) -> None:
@@ -144,6 +148,40 @@ async def test_real_limits_measured_against_the_ceiling() -> None:
     assert r.ceiling.pairs_per_s is not None
     assert r.fraction_of_ceiling == pytest.approx(r.pairs_per_s / r.ceiling.pairs_per_s, abs=1e-3)
     assert r.errors == 0 and r.created_hubspot == 30 and r.created_salesforce == 30
+    # The timeline holds every call the mocks counted, second by second, and no refusal.
+    tl = r.timeline
+    assert tl is not None and tl.seconds
+    by = r.by_endpoint
+    assert tl.searches == by["hubspot POST /crm/v3/objects/{objectType}/search"] > 0
+    assert sum(s.hs_search + s.hs_other for s in tl.seconds) == r.calls_hubspot
+    assert sum(s.sf for s in tl.seconds) == r.calls_salesforce
+    assert sum(s.hs_write for s in tl.seconds) + sum(s.sf_write for s in tl.seconds) == sum(
+        v for k, v in by.items() if " refused " not in k and is_write(k.partition(" ")[2])
+    )
+    assert not any(s.refused for s in tl.seconds) and not any(" refused " in k for k in by)
+    assert tl.max_hubspot_per_10s <= Limits.of("real").hubspot_burst_per_10s
+    assert tl.first_call_s is not None and tl.last_call_s is not None
+    assert 0 <= tl.first_call_s <= (tl.first_search_s or 0) <= (tl.last_search_s or 0) <= tl.end_s
+
+
+def test_timeline_from_call_logs() -> None:
+    search = "POST /crm/v3/objects/{objectType}/search"
+    update = "POST /crm/v3/objects/{objectType}/batch/update"
+    hubspot = [(100.5, search), (100.7, search), (101.9, search), (102.0, update), (103.2, update)]
+    hubspot += [(103.3, "refused ten_secondly"), (99.0, search)]  # before the run: not counted
+    salesforce = [(100.6, "GET /services/data/v{version}/query"), (102.5, "PATCH /x/composite/sobjects")]
+    tl = build(hubspot, salesforce, start=100.0, end=104.0, search_per_s=5)
+    assert [s.at for s in tl.seconds] == [0, 1, 2, 3, 4]
+    assert [s.hs_search for s in tl.seconds] == [2, 1, 0, 0, 0]
+    assert [s.hs_other for s in tl.seconds] == [0, 0, 1, 1, 0]
+    assert [s.sf + s.sf_write for s in tl.seconds] == [1, 0, 2, 0, 0]
+    assert [s.refused for s in tl.seconds] == [0, 0, 0, 1, 0]
+    assert (tl.first_call_s, tl.first_search_s, tl.last_search_s) == (0.5, 0.5, 1.9)
+    assert (tl.last_hubspot_write_s, tl.last_write_s, tl.last_call_s) == (3.2, 3.2, 3.2)
+    assert tl.search_gaps == [(0.7, 1.2)]
+    assert tl.search_lane_lost_s == pytest.approx(1.4 - 2 / 5)
+    assert tl.max_hubspot_per_10s == 5 and tl.max_hubspot_other_per_10s == 2
+    assert any("HS search/s" in line for line in summary_lines(tl))
 
 
 def test_other_commands_do_not_load_the_benchmark() -> None:
