@@ -22,9 +22,14 @@ class PrefetchingSource:
         self._prefetch = prefetch
 
     async def page(
-        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+        self,
+        since_ms: int,
+        token: str | None,
+        *,
+        until_ms: int | None = None,
+        after_id: str | None = None,
     ) -> tuple[list[Change], str | None]:
-        changes, token = await self._source.page(since_ms, token, until_ms=until_ms)
+        changes, token = await self._source.page(since_ms, token, until_ms=until_ms, after_id=after_id)
         if changes:
             await self._prefetch(changes)
         return changes, token

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 from loguru import logger
 
+from actors.poll_round import PollRound
 from actors.stream import Change
 from engine.canonical import parse_timestamp_ms
 from engine.hubspot import SEARCH_CAP, SEARCH_PAGE, HubSpotClient, HubSpotObject, last_modified_property
-from engine.salesforce import SalesforceClient
+from engine.salesforce import SalesforceClient, decode_deleted, decode_query, sub_body
 from engine.soql import datetime_literal, identifier, quote
 
 SF_PAGE = 2000
@@ -53,8 +54,15 @@ class HubSpotSource:
         )
 
     async def page(
-        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+        self,
+        since_ms: int,
+        token: str | None,
+        *,
+        until_ms: int | None = None,
+        after_id: str | None = None,
     ) -> tuple[list[Change], str | None]:
+        # ``after_id`` is not used: HubSpot stamps milliseconds, so the cursor's own millisecond is
+        # rarely more than a page, and its keyset excludes ids seen rather than ids below one.
         if token is not None and token.startswith("ms:"):
             return await self._group_page(token)
         seen: list[str] = []
@@ -111,25 +119,39 @@ class HubSpotSource:
 
 class SalesforceSource:
     """SOQL keyset paging on ``(SystemModstamp, Id)``: no query locators to expire, and equal
-    timestamps across page boundaries are exact."""
+    timestamps across page boundaries are exact. A pass's first page goes through the poll's
+    ``PollRound`` when there is one (one call for all the Salesforce streams)."""
 
-    def __init__(self, client: SalesforceClient, sobject: str, fields: Sequence[str]) -> None:
+    def __init__(
+        self,
+        client: SalesforceClient,
+        sobject: str,
+        fields: Sequence[str],
+        *,
+        poll_round: PollRound | None = None,
+        member: str = "",
+    ) -> None:
         self._client = client
         self._sobject = identifier(sobject)
         self._fields = list(dict.fromkeys(["Id", "SystemModstamp", *fields]))
+        self._round = poll_round
+        self._member = member
 
     async def page(
-        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+        self,
+        since_ms: int,
+        token: str | None,
+        *,
+        until_ms: int | None = None,
+        after_id: str | None = None,
     ) -> tuple[list[Change], str | None]:
         select = ", ".join(identifier(f) for f in self._fields)
-        if token is None:
-            where = f"SystemModstamp >= {datetime_literal(since_ms)}"
+        start = _split(token) if token is not None else (since_ms, after_id)
+        if start[1] is None:
+            where = f"SystemModstamp >= {datetime_literal(start[0])}"
         else:
-            ts, last_id = _split(token)
-            stamp = datetime_literal(ts)
-            where = (
-                f"(SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > {quote(last_id or '')}))"
-            )
+            stamp = datetime_literal(start[0])
+            where = f"(SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > {quote(start[1])}))"
         if until_ms is not None:
             where += f" AND SystemModstamp <= {datetime_literal(until_ms)}"
         soql = (
@@ -137,7 +159,13 @@ class SalesforceSource:
             f" ORDER BY SystemModstamp ASC, Id ASC LIMIT {SF_PAGE}"
         )
         read_at = time.monotonic()
-        result = await self._client.query(soql)
+        answer = None
+        if token is None and self._round is not None:
+            answer = await self._round.read(self._member, self._client.query_url(soql))
+        if answer is not None:
+            result = decode_query(sub_body(answer, "query"))
+        else:
+            result = await self._client.query(soql)
         changes = [
             Change(
                 system="salesforce",
@@ -164,12 +192,21 @@ class SalesforceDeletedSource:
     """Deleted records from ``/sobjects/{type}/deleted`` (the recycle bin's log), as changes with
     ``deleted=True``. Salesforce keeps that log for 15 days, so the window never starts earlier."""
 
-    def __init__(self, client: SalesforceClient, sobject: str) -> None:
+    def __init__(
+        self, client: SalesforceClient, sobject: str, *, poll_round: PollRound | None = None, member: str = ""
+    ) -> None:
         self._client = client
         self._sobject = identifier(sobject)
+        self._round = poll_round
+        self._member = member
 
     async def page(
-        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+        self,
+        since_ms: int,
+        token: str | None,
+        *,
+        until_ms: int | None = None,
+        after_id: str | None = None,
     ) -> tuple[list[Change], str | None]:
         # The log is one call whatever its window: it is read to the CRM's now even for a slice
         # (``until_ms``), since more than the slice is harmless and a second-rounded end could cut it.
@@ -178,7 +215,14 @@ class SalesforceDeletedSource:
         # Well ahead of our clock, for a CRM clock that runs fast: Salesforce answers up to its own
         # now (latestDateCovered), and a window ending short of it would hide its newest deletes.
         end = now_ms + 3_600_000
-        deleted = await self._client.deleted(self._sobject, iso_utc(start), iso_utc(end))
+        answer = None
+        if self._round is not None:
+            url = self._client.deleted_url(self._sobject, iso_utc(start), iso_utc(end))
+            answer = await self._round.read(self._member, url)
+        if answer is not None:
+            deleted = decode_deleted(sub_body(answer, "deleted"))
+        else:
+            deleted = await self._client.deleted(self._sobject, iso_utc(start), iso_utc(end))
         changes = sorted(
             (
                 Change(

@@ -71,12 +71,19 @@ class ChangeSource(Protocol):
     """One page of changes at a time, oldest first in ``(modified_ms, record_id)`` order."""
 
     async def page(
-        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+        self,
+        since_ms: int,
+        token: str | None,
+        *,
+        until_ms: int | None = None,
+        after_id: str | None = None,
     ) -> tuple[list[Change], str | None]:
         """Changes modified at or after ``since_ms`` (and at or before ``until_ms``, if given: more
-        is harmless, less is not); ``token`` continues a previous page. Returns the next token, or
-        None when this pass is complete. A page's changes are complete below its newest stamp: the
-        next page resumes at that stamp or after it."""
+        is harmless, less is not); ``token`` continues a previous page. ``after_id`` (with no
+        token): of the changes stamped ``since_ms`` itself only those with a greater id are wanted
+        (a keyset start; again, more is harmless). Returns the next token, or None when this pass
+        is complete. A page's changes are complete below its newest stamp: the next page resumes at
+        that stamp or after it."""
         ...
 
 
@@ -141,6 +148,12 @@ class _Ahead:
         return self._page
 
 
+PROMPT_MS = 3000
+"""A record is visible this long after its stamp but for late-visible ones (slow commits, skew
+between the CRM's nodes), which the look-back catches: Salesforce stamps whole seconds, so this is
+the second itself and two more."""
+
+
 def _ms(monotonic_s: float) -> int:
     return math.floor(monotonic_s * 1000)
 
@@ -182,7 +195,14 @@ class ChangeStream:
         self._crm_ahead_ms: int | None = None
         self._settled_ms = -1
         """Every stamp up to this one is settled (see the module docstring)."""
+        self._swept_ms = -1
+        """Every stamp from the cursor up to this one has been read by a pass that began once the
+        CRM's clock was ``PROMPT_MS`` past it: what is stamped there now and was not read is
+        late-visible (the look-back's business), so a pass from the cursor need not read the
+        cursor's stamp again up to the cursor's id. Only ever compared with the cursor, which never
+        goes back (``rewind`` resets it)."""
         self._lookback_interval_s = overlap_ms / 2000 if lookback_interval_s is None else lookback_interval_s
+        self._saved_settled: int | None = None
         self._slice_from = slice_from
 
     async def load(self, initial_ms: int) -> None:
@@ -193,14 +213,18 @@ class ChangeStream:
             saved = Cursor(ts_ms=initial_ms, last_id="", floor_ms=initial_ms)
             await self._store.commit([PutCursor(self.name, saved)])
         self.cursor = self._saved = saved
-        # What an earlier process read up to the window is taken as settled (it looked back too).
-        self._settled_ms = max(-1, saved.ts_ms - self._overlap_ms - 1)
+        settled = await self._store.settled_mark(self.name)
+        # Without a saved mark (an older state file), what an earlier process read up to the window
+        # is taken as settled (it looked back too), and the window is read once more.
+        self._settled_ms = settled if settled is not None else max(-1, saved.ts_ms - self._overlap_ms - 1)
+        self._saved_settled = settled
 
     def rewind(self) -> None:
         """Backfill: deliver every existing record once (the floor drops to zero), then carry on."""
         self.cursor = Cursor(ts_ms=0, last_id="", floor_ms=0)
         self._looked_back_at = -math.inf
         self._settled_ms = -1
+        self._swept_ms = -1
 
     async def poll(self, deliver: Deliver) -> int:
         """One pass over everything modified since the cursor, after a slice of the look-back when
@@ -213,8 +237,9 @@ class ChangeStream:
             await deliver(ticket.change, ticket)
         self.delivered += count
         now = time.monotonic()
-        # Below the horizon counts as settled (a re-read there is taken as seen, so never re-read).
-        self._settled_ms = max(self._settled_ms, self._horizon() - 1)
+        # Below the horizon counts as settled (a re-read there is taken as seen, so never re-read),
+        # and so does the floor (what is stamped there is never delivered).
+        self._settled_ms = max(self._settled_ms, self._horizon() - 1, self.cursor.floor_ms)
         low = self._settled_ms + 1
         if low < self.cursor.ts_ms:  # a stretch below the cursor is not settled yet
             high = None if self._crm_ahead_ms is None else _ms(now) + self._crm_ahead_ms - self._overlap_ms
@@ -227,25 +252,41 @@ class ChangeStream:
                 if self._known_from(low) < self._slice_from:
                     return count + await self._pass(low, None, deliver)  # one page for both reads
                 count += await self._pass(low, high, deliver)
-        return count + await self._pass(self.cursor.ts_ms, None, deliver)
+        # The cursor's stamp is read again from its start while it is recent (a record updated
+        # later in the same second, with a lower id, is read at the next poll); once a pass has
+        # read it after the CRM's clock left it, it is read from the cursor's id on: a second
+        # holding more than a page of our own writes cost a second query on every idle poll.
+        cursor = self.cursor
+        after = cursor.last_id if cursor.last_id and cursor.ts_ms <= self._swept_ms else None
+        # A new state file's cursor is its floor: what is stamped there is never delivered, and a
+        # second of more than a page at the floor would cost two queries every poll.
+        if cursor.ts_ms <= cursor.floor_ms:
+            return count + await self._pass(cursor.floor_ms + 1, None, deliver)
+        return count + await self._pass(cursor.ts_ms, None, deliver, after)
 
-    async def _pass(self, since: int, until: int | None, deliver: Deliver) -> int:
-        """Read ``[since, until]`` page by page, delivering what is new and settling what it can."""
+    async def _pass(self, since: int, until: int | None, deliver: Deliver, after: str | None = None) -> int:
+        """Read ``[since, until]`` page by page (at ``since`` itself from ids past ``after``, if
+        given), delivering what is new and settling what it can."""
         count = 0
         # (asked at, stamps complete up to) of this pass's pages not yet settled, while the pass
-        # has read every stamp from the settled mark on.
-        chain: list[tuple[int, float]] | None = [] if since <= self._settled_ms + 1 else None
+        # has read every stamp from the settled mark on (a keyset start leaves out part of its
+        # first stamp, which must then be settled already).
+        reach = self._settled_ms + (0 if after else 1)
+        chain: list[tuple[int, float]] | None = [] if since <= reach else None
+        first_asked: int | None = None
         failed: Exception | None = None
         async with anyio.create_task_group() as tg:
             # One page ahead: the next page is read while this one is delivered (its token is
             # known as soon as this one arrives), so a reader held back by busy actors still keeps
             # a rate-limited search lane busy.
-            ahead = _Ahead(tg, partial(self._page, since, None, until))
+            ahead = _Ahead(tg, partial(self._page, since, None, until, after))
             while True:
                 try:
                     asked, changes, token = await ahead.result()
+                    if first_asked is None:
+                        first_asked = asked
                     if token is not None:
-                        ahead = _Ahead(tg, partial(self._page, since, token, until))
+                        ahead = _Ahead(tg, partial(self._page, since, token, until, None))
                     newest = max((c.modified_ms for c in changes), default=None)
                     count += await self._take(changes, newest, deliver)
                 except Exception as exc:
@@ -265,11 +306,14 @@ class ChangeStream:
         self.delivered += count
         if failed is not None:
             raise failed
+        if until is None and first_asked is not None and self._crm_ahead_ms is not None:
+            # The pass read every stamp from ``since`` to the CRM's present when it began.
+            self._swept_ms = max(self._swept_ms, first_asked + self._crm_ahead_ms - PROMPT_MS)
         return count
 
-    async def _page(self, since: int, token: str | None, until: int | None) -> _Page:
+    async def _page(self, since: int, token: str | None, until: int | None, after: str | None) -> _Page:
         asked = _ms(time.monotonic())
-        changes, token = await self._source.page(since, token, until_ms=until)
+        changes, token = await self._source.page(since, token, until_ms=until, after_id=after)
         return asked, changes, token
 
     async def _take(self, changes: list[Change], newest: int | None, deliver: Deliver) -> int:
@@ -382,8 +426,13 @@ class ChangeStream:
         return not self._in_flight
 
     async def checkpoint(self) -> None:
-        """Persist the low watermark (cheap when it has not moved)."""
+        """Persist the low watermark and the settled mark (cheap when neither has moved)."""
         self._advance()
-        if self.cursor != self._saved:
-            await self._store.commit([PutCursor(self.name, self.cursor)])
+        # Past the cursor's stamp the mark tells a restart nothing (everything past the cursor is
+        # read again anyway), so it is kept no higher: an idle stream, whose mark rises every poll
+        # while its cursor stays, writes nothing.
+        settled = min(self._settled_ms, self.cursor.ts_ms)
+        if self.cursor != self._saved or settled != self._saved_settled:
+            await self._store.commit([PutCursor(self.name, self.cursor, settled)])
             self._saved = self.cursor
+            self._saved_settled = settled

@@ -34,7 +34,9 @@ SF_API = "/services/data/v59.0"
 # Seeding a million records is one control call that can take minutes on a loaded machine.
 TIMEOUT = aiohttp.ClientTimeout(total=3600)
 _WRITE_METHODS = frozenset({"PATCH", "PUT", "DELETE"})
-_READ_POSTS = ("/search", "/batch/read")
+_READ_POSTS = ("/search", "/batch/read", "/composite")
+"""``/composite`` (not ``/composite/sobjects``): the engine sends only GET subrequests in it (the
+email match's queries, a poll's first reads)."""
 
 
 class Limits(msgspec.Struct, kw_only=True, frozen=True):

@@ -9,7 +9,7 @@ flush is shielded.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ from actors.contact import ContactActor
 from actors.contact_io import ContactIO
 from actors.contact_values import ID_PROPERTY
 from actors.owners import OwnerDirectory
+from actors.poll_round import PollRound
 from actors.prefetch import PrefetchingSource
 from actors.router import Router
 from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource, iso_utc
@@ -57,6 +58,8 @@ class Engine(msgspec.Struct, kw_only=True):
     summary: Summary
     run: RunRecorder
     """This run's row in the state file's run history."""
+    rounds: dict[str, PollRound] = msgspec.field(default_factory=dict)
+    """Per CRM whose streams share one call per poll (``actors/poll_round.py``): Salesforce."""
 
 
 def contact_mappings(settings: Settings) -> dict[str, tuple[FieldMapping, ...]]:
@@ -178,15 +181,17 @@ async def open_engine(
         streams = [
             ChangeStream("hubspot:contacts", source(HubSpotSource(hubspot, "contacts", hs_props)), store)
         ]
-        streams += [
-            ChangeStream(f"salesforce:{t}", source(SalesforceSource(salesforce, t, sf_fields[t])), store)
-            for t in SF_OBJECTS
-        ]
+        # One call per Salesforce poll: each stream's first read of a poll shares one /composite.
+        sf_round = PollRound(salesforce)
+        for t in SF_OBJECTS:
+            name = f"salesforce:{t}"
+            records = SalesforceSource(salesforce, t, sf_fields[t], poll_round=sf_round, member=name)
+            streams.append(ChangeStream(name, source(records), store))
         # Deletes unlink the pair even under do_nothing, so the delete log is always read.
-        streams += [
-            ChangeStream(f"salesforce:{t}:deleted", source(SalesforceDeletedSource(salesforce, t)), store)
-            for t in SF_OBJECTS
-        ]
+        for t in SF_OBJECTS:
+            name = f"salesforce:{t}:deleted"
+            log = SalesforceDeletedSource(salesforce, t, poll_round=sf_round, member=name)
+            streams.append(ChangeStream(name, source(log), store))
         for stream in streams:
             # A saved cursor makes the starting point moot: ask the CRMs only for a new state file.
             fresh = await store.cursor(stream.name) is None
@@ -204,6 +209,7 @@ async def open_engine(
             actor=actor,
             summary=summary,
             run=run,
+            rounds={"salesforce": sf_round},
         )
 
 
@@ -282,7 +288,7 @@ async def run_until_idle(engine: Engine, *, backfill: bool = False, retry_passes
         failing_passes = 0
         while True:
             # A page that failed to read counts as found: the next pass starts from the cursor again.
-            found = await _poll_all(engine.streams, router, setbacks)
+            found = await _poll_all(engine.streams, router, setbacks, engine.rounds)
             await router.wait_idle()
             await _checkpoint(engine.streams)
             if setbacks.exhausted is not None:
@@ -324,7 +330,8 @@ async def run_forever(
     async with anyio.create_task_group() as tg:
         router = _router(tg, engine, setbacks)
         for group in _by_system(engine.streams):
-            tg.start_soon(_poll_forever, group, router, setbacks, interval, clock)
+            reads = engine.rounds.get(_system(group[0]))
+            tg.start_soon(_poll_forever, group, router, setbacks, interval, clock, reads)
 
 
 async def _poll_forever(
@@ -333,6 +340,7 @@ async def _poll_forever(
     setbacks: _Setbacks,
     interval: float,
     clock: Callable[[], float],
+    reads: PollRound | None,
 ) -> None:
     while True:
         if setbacks.exhausted is not None:
@@ -346,7 +354,7 @@ async def _poll_forever(
         # Polls start every ``interval`` (a pass's own time is not added to the wait): a change
         # waits at most one interval to be read, not an interval plus the pass before it.
         due = anyio.current_time() + interval
-        await _poll_group(streams, router, setbacks)
+        await _poll_group(streams, router, setbacks, reads)
         await _checkpoint(streams)
         await anyio.sleep(max(0.0, due - anyio.current_time()))
 
@@ -378,17 +386,23 @@ def _by_system(streams: Sequence[ChangeStream]) -> list[list[ChangeStream]]:
     """The streams of each CRM, in their given order."""
     groups: dict[str, list[ChangeStream]] = {}
     for stream in streams:
-        groups.setdefault(stream.name.partition(":")[0], []).append(stream)
+        groups.setdefault(_system(stream), []).append(stream)
     return list(groups.values())
 
 
-async def _poll_all(streams: Sequence[ChangeStream], router: Router, setbacks: _Setbacks) -> int:
+def _system(stream: ChangeStream) -> str:
+    return stream.name.partition(":")[0]
+
+
+async def _poll_all(
+    streams: Sequence[ChangeStream], router: Router, setbacks: _Setbacks, rounds: Mapping[str, PollRound]
+) -> int:
     """One pass over every stream, each CRM's at once (see ``run_forever``); a CRM whose pass failed
     counts as one change found, so that the caller polls again."""
     found: list[int] = []  # appended once each has finished (``x += await ...`` would lose one)
 
     async def poll_group(group: Sequence[ChangeStream]) -> None:
-        found.append(await _poll_group(group, router, setbacks))
+        found.append(await _poll_group(group, router, setbacks, rounds.get(_system(group[0]))))
 
     async with anyio.create_task_group() as tg:
         for group in _by_system(streams):
@@ -396,10 +410,14 @@ async def _poll_all(streams: Sequence[ChangeStream], router: Router, setbacks: _
     return sum(found)
 
 
-async def _poll_group(streams: Sequence[ChangeStream], router: Router, setbacks: _Setbacks) -> int:
+async def _poll_group(
+    streams: Sequence[ChangeStream], router: Router, setbacks: _Setbacks, reads: PollRound | None = None
+) -> int:
     """One pass over one CRM's streams; a failed pass is a setback and counts as one change found
     (the next pass starts from the cursor again)."""
     try:
+        if reads is not None and len(streams) > 1:
+            return await _poll_together(streams, router, reads)
         return await _poll_each(streams, router)
     except RETRYABLE as exc:
         setbacks(exc)
@@ -414,6 +432,46 @@ async def _poll_each(streams: Sequence[ChangeStream], router: Router) -> int:
     for stream in streams:
         found += await stream.poll(deliver)
     return found
+
+
+async def _poll_together(streams: Sequence[ChangeStream], router: Router, reads: PollRound) -> int:
+    """The streams' passes at once, so that their first reads share one call (``PollRound``), with
+    their changes routed in the streams' order all the same: a stream routes once the streams
+    before it have finished their pass (a Salesforce record's last edit before its deletion; an
+    edit read after the delete log cannot be of a record the log holds, since a query does not
+    return deleted records). A stream that must wait before its first read (changes to deliver
+    again) leaves the round first, so the others' call does not wait for it."""
+    finished = [anyio.Event() for _ in streams]
+    found = [0] * len(streams)
+    errors: list[Exception] = []
+
+    async def poll(i: int, stream: ChangeStream) -> None:
+        async def deliver(change: Change, ticket: Ticket) -> None:
+            if not all(e.is_set() for e in finished[:i]):
+                reads.leave(stream.name)
+                for event in finished[:i]:
+                    await event.wait()
+            await router.route(f"{change.system}:{change.record_id}", change, ticket)
+
+        try:
+            found[i] = await stream.poll(deliver)
+        except Exception as exc:
+            # Kept, not raised here: the other passes end as they would have (a pass cancelled
+            # half way could leave a change it took undelivered, holding its cursor for good).
+            errors.append(exc)
+        finally:
+            reads.leave(stream.name)
+            finished[i].set()
+
+    with reads.round(stream.name for stream in streams):
+        async with anyio.create_task_group() as tg:
+            for i, stream in enumerate(streams):
+                tg.start_soon(poll, i, stream)
+    if errors:
+        # One that a later pass cannot fix (a rejected request, bad credentials) is what the run
+        # must see; otherwise the first.
+        raise next((e for e in errors if not isinstance(e, RETRYABLE)), errors[0])
+    return sum(found)
 
 
 async def sync_until_idle(

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote as urlquote
+from urllib.parse import urlencode
 
 import msgspec
 from loguru import logger
@@ -116,7 +117,29 @@ _composite = msgspec.json.Decoder(CompositeResponse)
 COMPOSITE_QUERIES_MAX = 5
 """Query subrequests one ``/composite`` call may carry (Salesforce: of its 25 subrequests, at most
 five may be queries or sObject Collections)."""
+COMPOSITE_MAX = 25
 _encode = msgspec.json.encode
+
+
+def decode_query(body: bytes) -> QueryPage:
+    return _query.decode(body)
+
+
+def decode_deleted(body: bytes) -> Deleted:
+    return _deleted.decode(body)
+
+
+def sub_body(answer: SubResponse, what: str) -> bytes:
+    """A ``/composite`` subrequest's body if it succeeded; its failure raised as the call alone
+    would raise it (a 5xx or a lock inside is Transient: the outer call succeeded, so the HTTP
+    layer did not retry it)."""
+    raw = bytes(answer.body)
+    if answer.httpStatusCode >= 500 or b"UNABLE_TO_LOCK_ROW" in raw:
+        raise Transient("salesforce", f"composite {what}: HTTP {answer.httpStatusCode}")
+    if not 200 <= answer.httpStatusCode < 300:
+        detail = "; ".join(f"{e.errorCode}: {e.message}" for e in api_errors(raw))
+        raise RequestRejected("salesforce", answer.httpStatusCode, f"{what}: {detail}")
+    return raw
 
 
 def api_errors(body: bytes) -> list[ApiError]:
@@ -165,32 +188,38 @@ class SalesforceClient:
             return [await self.query(soqls[0])]
         if not 0 < len(soqls) <= COMPOSITE_QUERIES_MAX:
             raise ValueError(f"a composite call carries 1 to {COMPOSITE_QUERIES_MAX} queries")
-        subrequests = [
-            {
-                "method": "GET",
-                "url": f"{self.prefix}/query/?q={urlquote(soql, safe='')}",
-                "referenceId": f"q{i}",
-            }
-            for i, soql in enumerate(soqls)
-        ]
+        answers = await self.composite_get([self.query_url(soql) for soql in soqls])
+        return [decode_query(sub_body(answer, "query")) for answer in answers]
+
+    def query_url(self, soql: str) -> str:
+        """A query's first page as a ``/composite`` subrequest's url (the SOQL url-encoded whole)."""
+        return f"{self.prefix}/query/?q={urlquote(soql, safe='')}"
+
+    def deleted_url(self, sobject: str, start_iso: str, end_iso: str) -> str:
+        """``deleted`` as a ``/composite`` subrequest's url (sObject Get Deleted is one of the
+        resources a composite call may carry)."""
+        window = urlencode({"start": start_iso, "end": end_iso}, quote_via=urlquote)
+        return f"{self.prefix}/sobjects/{identifier(sobject)}/deleted/?{window}"
+
+    async def composite_get(self, urls: Sequence[str]) -> list[SubResponse]:
+        """GET subrequests in one ``/composite`` call (one API call whatever it carries), their
+        answers in the order asked; each answer is judged by its caller (``sub_body``). At most
+        ``COMPOSITE_QUERIES_MAX`` of them may be queries, ``COMPOSITE_MAX`` in all."""
+        if not 0 < len(urls) <= COMPOSITE_MAX:
+            raise ValueError(f"a composite call carries 1 to {COMPOSITE_MAX} subrequests")
+        subrequests = [{"method": "GET", "url": url, "referenceId": f"r{i}"} for i, url in enumerate(urls)]
         body = _encode({"allOrNone": False, "compositeRequest": subrequests})
         response = await self.http.request("POST", f"{self.prefix}/composite", body=body)
         answers = {
             a.referenceId: a for a in _composite.decode(self._ok(response, "composite")).compositeResponse
         }
-        pages: list[QueryPage] = []
-        for i in range(len(soqls)):
-            answer = answers.get(f"q{i}")
+        out: list[SubResponse] = []
+        for i in range(len(urls)):
+            answer = answers.get(f"r{i}")
             if answer is None:
-                raise Transient("salesforce", f"composite: no answer to query q{i}")
-            raw = bytes(answer.body)
-            if answer.httpStatusCode >= 500 or b"UNABLE_TO_LOCK_ROW" in raw:
-                raise Transient("salesforce", f"composite query: HTTP {answer.httpStatusCode}")
-            if not 200 <= answer.httpStatusCode < 300:
-                detail = "; ".join(f"{e.errorCode}: {e.message}" for e in api_errors(raw))
-                raise RequestRejected("salesforce", answer.httpStatusCode, f"query: {detail}")
-            pages.append(_query.decode(raw))
-        return pages
+                raise Transient("salesforce", f"composite: no answer to subrequest r{i}")
+            out.append(answer)
+        return out
 
     async def query_more(self, next_records_url: str) -> QueryPage:
         return _query.decode(self._ok(await self.http.request("GET", next_records_url), "query"))

@@ -63,9 +63,9 @@ _SQL: dict[type[StoreOp], str] = {
                     salesforce_modified_ms = excluded.salesforce_modified_ms,
                     updated_ms = excluded.updated_ms""",
     DeleteLink: "DELETE FROM links WHERE key = ?",
-    PutCursor: """INSERT INTO cursors (stream, ts_ms, last_id, floor_ms) VALUES (?, ?, ?, ?)
+    PutCursor: """INSERT INTO cursors (stream, ts_ms, last_id, floor_ms, settled_ms) VALUES (?, ?, ?, ?, ?)
                   ON CONFLICT (stream) DO UPDATE SET ts_ms = excluded.ts_ms, last_id = excluded.last_id,
-                      floor_ms = excluded.floor_ms""",
+                      floor_ms = excluded.floor_ms, settled_ms = excluded.settled_ms""",
     AddApiCalls: """INSERT INTO api_ledger (system, minute, calls) VALUES (?, ?, ?)
                     ON CONFLICT (system, minute) DO UPDATE SET calls = calls + excluded.calls""",
     PutError: """INSERT INTO sync_errors (object, system, record_id, error_type, message, fix,
@@ -121,8 +121,8 @@ def _row(op: StoreOp) -> tuple[object, ...]:
             )
         case DeleteLink(key=key):
             return (key,)
-        case PutCursor(stream=stream, cursor=cursor):
-            return (stream, cursor.ts_ms, cursor.last_id, cursor.floor_ms)
+        case PutCursor(stream=stream, cursor=cursor, settled_ms=settled_ms):
+            return (stream, cursor.ts_ms, cursor.last_id, cursor.floor_ms, settled_ms)
         case AddApiCalls(system=system, minute=minute, calls=calls):
             return (system, minute, calls)
         case PutError(error=e):
@@ -310,6 +310,14 @@ class StateStore:
         return (
             Cursor(ts_ms=int(rows[0][0]), last_id=str(rows[0][1]), floor_ms=int(rows[0][2])) if rows else None
         )
+
+    async def settled_mark(self, stream: str) -> int | None:
+        """The stream's settled mark as last checkpointed; None when unknown (none saved yet, or
+        a file older than schema 3 opened read-only)."""
+        if self.schema_version < 3:
+            return None
+        rows = await self._rows("SELECT settled_ms FROM cursors WHERE stream = ?", (stream,))
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     async def api_calls_since(self, system: str, minute: int) -> int:
         """Calls recorded for ``system`` in minutes >= ``minute``."""

@@ -6,7 +6,7 @@ unknown, newer or damaged file is refused with a clear message, never silently r
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Version 1 exactly as crmsync 1 created it. Frozen: a file from that release is migrated from this
 # shape, and the migration tests build their version-1 files from it, so it must never be edited
@@ -83,9 +83,14 @@ V1_TO_V2: tuple[str, ...] = (
     )""",
 )
 
+# Version 3: a stream's settled mark beside its cursor (every stamp up to it has been read once it
+# could no longer change, see ``actors/stream.py``), so a restart does not read the last minute of
+# each stream again. NULL (a row from an older version) means unknown: the look-back reads it once.
+V2_TO_V3: tuple[str, ...] = ("ALTER TABLE cursors ADD COLUMN settled_ms INTEGER",)
+
 # Each entry upgrades the schema from version ``i`` to ``i + 1`` (index 0 creates version 1 in a
 # new, empty file). Append only: a released step never changes, or files it already migrated
 # would differ from files it migrates from now on.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1, V1_TO_V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1, V1_TO_V2, V2_TO_V3)
 
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -72,6 +72,8 @@ class DeleteLink(msgspec.Struct, frozen=True):
 class PutCursor(msgspec.Struct, frozen=True):
     stream: str
     cursor: Cursor
+    settled_ms: int | None = None
+    """The stream's settled mark (``actors/stream.py``), or None when unknown."""
 
 
 class AddApiCalls(msgspec.Struct, frozen=True):

@@ -233,6 +233,7 @@ def test_writes_are_told_from_reads() -> None:
     assert not is_write("POST /crm/v3/objects/{objectType}/search")
     assert not is_write("POST /crm/v3/objects/{objectType}/batch/read")
     assert not is_write("GET /services/data/v{version}/query")
+    assert not is_write("POST /services/data/v{version}/composite")  # the engine's: reads only
     assert is_write("POST /crm/v3/objects/{objectType}/batch/upsert")
     assert is_write("PATCH /services/data/v{version}/composite/sobjects")
     assert is_write("DELETE /crm/v3/objects/{objectType}/{objectId}")

@@ -88,7 +88,7 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
 
 
 # The hit each point kills at: well inside the round's work (10 people, all touched).
-KILL_AT = {"page_read": 4, "write_sent": 2, "after_write_before_commit": 3, "store_commit": 30}
+KILL_AT = {"page_read": 4, "write_sent": 2, "after_write_before_commit": 3, "store_commit": 20}
 
 
 @pytest.mark.parametrize("point", failpoints.POINTS)

@@ -40,6 +40,8 @@ def classify(endpoint: str) -> str:
         return "polling"
     if method == "GET" and ("/query" in route or route.endswith(("/deleted", "/deleted/"))):
         return "polling"  # SOQL: the change streams (and the start-up users query)
+    if method == "POST" and route.endswith("/composite"):
+        return "polling"  # a Salesforce poll's first reads (or the email match's queries)
     startup = ("/properties", "/owners", "/describe", "/limits", "/oauth2/userinfo")
     if method == "GET" and any(p in route for p in startup):
         return "startup"

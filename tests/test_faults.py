@@ -219,7 +219,9 @@ async def test_hubspot_429_storm_and_500_slow_down_are_back_pressure(crms: Crms,
 
 
 async def test_salesforce_request_limit_exceeded_pauses_and_resumes(tmp_path: Path) -> None:
-    limit = 20
+    # A run here costs ~9 Salesforce calls (start-up, one composite per poll, one upsert): the
+    # first fits, the second does not.
+    limit = 14
     config = mock_config(salesforce_daily_limit=limit, **LIFTED)
     async with running_mocks(config) as (ep, _, _), aiohttp.ClientSession() as session:
         crms = Crms(ep, session)

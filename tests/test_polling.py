@@ -42,14 +42,19 @@ class Counted:
         """While set to an unset event, a pass waits on it before its first page."""
 
     async def page(
-        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+        self,
+        since_ms: int,
+        token: str | None,
+        *,
+        until_ms: int | None = None,
+        after_id: str | None = None,
     ) -> tuple[list[Change], str | None]:
         if token is None:
             self.passes += 1
             if self.gate is not None:
                 await self.gate.wait()
         self.pages += 1
-        return await self.source.page(since_ms, token, until_ms=until_ms)
+        return await self.source.page(since_ms, token, until_ms=until_ms, after_id=after_id)
 
 
 async def counted_streams(engine: Engine) -> dict[str, Counted]:
@@ -96,12 +101,13 @@ async def test_an_idle_poll_reads_once_per_stream_once_its_window_is_settled(
             counted = await counted_streams(engine)
             hubspot = counted["hubspot:contacts"]
             tg.start_soon(run_forever, engine)
-            # The first passes re-read the whole window (the seeded contacts: three pages)...
+            # A new state file's window lies at or below its floor, where nothing is ever
+            # delivered: it is settled from the start, and no pass reads it again (the seeded
+            # contacts were three pages, re-read until the CRM's time passed them by the overlap).
+            # Each pass reads one page, here as in production where the look-back is every 30 s.
             await wait_until(lambda: _passes(hubspot, 1), timeout_s=30)
-            assert hubspot.pages >= 3
-            # ...until it is settled (a CRM time past the newest stamp plus the overlap): then
-            # each pass reads one page, here as in production where the look-back is every 30 s.
             await wait_until(lambda: _one_page_pass(hubspot), timeout_s=30)
+            assert hubspot.pages <= hubspot.passes + 1  # the pass in flight may have read ahead
             calls0, passes0 = await api_calls(crms), {n: c.passes for n, c in counted.items()}
             await wait_until(lambda: _passes(hubspot, passes0["hubspot:contacts"] + 5), timeout_s=30)
             tg.cancel_scope.cancel()
@@ -109,10 +115,12 @@ async def test_an_idle_poll_reads_once_per_stream_once_its_window_is_settled(
     hs_passes = passes1["hubspot:contacts"] - passes0["hubspot:contacts"]
     sf_passes = sum(passes1[n] - passes0[n] for n in counted if n.startswith("salesforce:"))
     assert hs_passes >= 5 and sf_passes >= 4 * 4
-    # One search per HubSpot pass, one query or delete-log read per Salesforce pass. Each CRM has one
-    # polling loop: the pass in flight at each snapshot may count its call on one side only.
+    # One search per HubSpot pass, one query or delete-log read per Salesforce pass (these sources
+    # read alone; the engine's own share one call per poll: test_poll_round). Each CRM has one
+    # polling loop, its streams polled at once: the passes in flight at each snapshot may count
+    # their calls on one side only.
     assert abs(calls1[0] - calls0[0] - hs_passes) <= 2
-    assert abs(calls1[1] - calls0[1] - sf_passes) <= 2
+    assert abs(calls1[1] - calls0[1] - sf_passes) <= 2 * 4
     assert engine.summary.synced == 0  # nothing synced: all of it existed before the first run
 
 

@@ -30,7 +30,12 @@ class ListSource:
         self.values[record_id] = values
 
     async def page(
-        self, since_ms: int, token: str | None, *, until_ms: int | None = None
+        self,
+        since_ms: int,
+        token: str | None,
+        *,
+        until_ms: int | None = None,
+        after_id: str | None = None,
     ) -> tuple[list[Change], str | None]:
         self.pages += 1
         if until_ms is not None and token is None:
