@@ -51,6 +51,8 @@ class PollRound:
         """One poll of ``members``; each reads at most once through the round. At most five members
         (a composite call carries at most five queries)."""
         names = set(members)
+        if self._call is not None:
+            raise RuntimeError("a poll round is open already")  # one polling loop per CRM
         if len(names) > COMPOSITE_QUERIES_MAX:
             raise ValueError(f"a round has at most {COMPOSITE_QUERIES_MAX} members")
         self._waiting = names

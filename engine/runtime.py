@@ -198,6 +198,8 @@ async def open_engine(
             await stream.load(
                 initial_ms=await _newest_stamp(stream.name, hubspot, salesforce) if fresh else 0
             )
+        if search is not None:
+            await _clear_of_previous_searches(store, search.interval_s, clock)
         yield Engine(
             settings=settings,
             calls_at_open=calls_at_open,
@@ -211,6 +213,21 @@ async def open_engine(
             run=run,
             rounds={"salesforce": sf_round},
         )
+
+
+async def _clear_of_previous_searches(store: StateStore, window_s: float, clock: Callable[[], float]) -> None:
+    """HubSpot's search limit counts the previous process's last searches as well, which this
+    process's limiter cannot see: a start within one window of the previous run's end (a cron run
+    right after another, a restart) got one search refused. Such a start waits for the rest of that
+    window before its first search; a normal start, longer after, does not wait. A run killed
+    before it could record its end is not known to have searched lately, and is not waited for."""
+    runs = await store.runs(2)
+    ended_ms = runs[1].ended_ms if len(runs) > 1 else None
+    if ended_ms is None:
+        return
+    wait = ended_ms / 1000 + window_s - clock()
+    if 0 < wait <= window_s:  # a previous end in the future is a clock that moved: not waited for
+        await anyio.sleep(wait)
 
 
 async def _owner_directory(hubspot: HubSpotClient, salesforce: SalesforceClient) -> OwnerDirectory:
