@@ -107,28 +107,66 @@ class Batcher(Generic[In, Out]):
 
     async def submit(self, item: In) -> Out:
         batch = self._open
-        index = len(batch.items)
-        batch.items.append(item)
-        if len(batch.items) - len(batch.withdrawn) >= self._size:
-            self._close(batch)
-        try:
-            if index == batch.leader:
-                await self._lead(batch, linger=True)
-            while not batch.done:
-                if batch.leader == index and not batch.sent:  # the sender was cancelled: take over
-                    await self._lead(batch, linger=False)
-                else:
-                    await batch.wake.wait()
-        except BaseException:
-            if not batch.sent:
-                self._withdraw(batch, index)
-            raise
+        index = self._join(batch, item)
+        await self._await(batch, (index,))
         if batch.error is not None:
             raise batch.error
         result = batch.results[index]
         if isinstance(result, BaseException):
             raise result
         return result
+
+    async def submit_many(self, items: Sequence[In]) -> list[Out | BaseException]:
+        """Each item's result, or its own exception, in order: ``submit`` for a whole group at
+        once. The items join the open batch and as many new ones as they fill, and the caller
+        waits once per batch, not once per item (a page of records handled together)."""
+        out: list[Out | BaseException] = [_WITHDRAWN] * len(items)
+
+        async def wait(batch: _Batch[In, Out], indexes: tuple[int, ...], first: int) -> None:
+            try:
+                await self._await(batch, indexes)
+            except Exception as exc:
+                # Raised to the sender before the call (an allotment used up, say): what ``submit``
+                # would raise to each of these callers is their outcome, and the group's other
+                # batches go on (their records may still be committed).
+                out[first : first + len(indexes)] = [exc] * len(indexes)
+                return
+            for offset, index in enumerate(indexes):
+                out[first + offset] = batch.error or batch.results[index]
+
+        async with anyio.create_task_group() as tg:
+            taken = 0
+            while taken < len(items):
+                batch, first = self._open, taken
+                indexes = []
+                while taken < len(items) and not batch.closed:
+                    indexes.append(self._join(batch, items[taken]))
+                    taken += 1
+                tg.start_soon(wait, batch, tuple(indexes), first)
+        return out
+
+    def _join(self, batch: _Batch[In, Out], item: In) -> int:
+        index = len(batch.items)
+        batch.items.append(item)
+        if len(batch.items) - len(batch.withdrawn) >= self._size:
+            self._close(batch)
+        return index
+
+    async def _await(self, batch: _Batch[In, Out], indexes: tuple[int, ...]) -> None:
+        """Until ``batch`` is done, sending it if one of ``indexes`` (the caller's items) leads it."""
+        try:
+            if batch.leader in indexes:
+                await self._lead(batch, linger=True)
+            while not batch.done:
+                if batch.leader in indexes and not batch.sent:  # the sender was cancelled: take over
+                    await self._lead(batch, linger=False)
+                else:
+                    await batch.wake.wait()
+        except BaseException:
+            if not batch.sent:
+                for index in indexes:
+                    self._withdraw(batch, index)
+            raise
 
     def _close(self, batch: _Batch[In, Out]) -> None:
         if not batch.closed:

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from actors.contact_identity import ContactIdentity
+from actors.contact_group import ContactGroup, email_of
 from actors.contact_io import SfRecord
 from actors.contact_values import ID_PROPERTY
 from actors.stream import Change
@@ -23,11 +23,7 @@ from engine.errors import RecordError
 from engine.store_types import Link
 
 
-def _email(value: object) -> str:
-    return str(value or "").strip().lower()
-
-
-class ContactActor(ContactIdentity):
+class ContactActor(ContactGroup):
     """Handles contact changes routed to it; shared by all contact actors (it holds no per-record state)."""
 
     async def prefetch(self, changes: Sequence[Change]) -> None:
@@ -85,7 +81,7 @@ class ContactActor(ContactIdentity):
         forgotten = self.io.store.links.forgotten
         link = await self._link_by_hs(hs_id)
         if link is None or link.salesforce_id is None:
-            email = _email(change.values.get("email"))
+            email = email_of(change.values.get("email"))
             if not email:
                 self.summary.ineligible += 1  # R-ELIG-1: no email, no sync to Salesforce
                 return
@@ -130,7 +126,7 @@ class ContactActor(ContactIdentity):
         Returns the link that pairs the contact already, if the match's own pair turns out to."""
         sf_type, sf = await self._known_salesforce(change.values)
         if sf is None:
-            sf_type, sf = await self._match_by_email(email)
+            sf_type, sf = await self._match_byemail_of(email)
         hs = self.values.hubspot_record(change.values, change.modified_ms)
         link = Link(key=key or uuid.uuid4().hex, object="contacts", hubspot_id=change.record_id)
         if sf is None:
@@ -152,7 +148,7 @@ class ContactActor(ContactIdentity):
                     return sobject, sf
         return "", None
 
-    async def _match_by_email(self, email: str) -> tuple[str, SfRecord | None]:
+    async def _match_byemail_of(self, email: str) -> tuple[str, SfRecord | None]:
         """SPEC §2 / R-ID-1/2: Contacts before Leads; among several, the oldest."""
         found = await self.io.sf_by_email.submit(email)
         for sobject in ("Contact", "Lead"):
@@ -167,7 +163,7 @@ class ContactActor(ContactIdentity):
         if link is None:
             if self.settings.salesforce_to_hubspot == "do_nothing" or change.values.get("IsConverted"):
                 return  # a converted Lead is followed through its Contact
-            email = _email(change.values.get("Email"))
+            email = email_of(change.values.get("Email"))
             async with self.locks.hold(f"email:{email}" if email else f"salesforce:{sf_id}"):
                 link = await self._link_by_sf(sf_id, none_since=forgotten)
                 if link is None:

@@ -48,6 +48,8 @@ class ContactIO:
         self.external_id_field = external_id_field
         hs_size = min(batch_size, BATCH_MAX)
         sf_size = min(max(batch_size, 1) * 2, COLLECTION_MAX)
+        self.group_size = hs_size
+        """Records a group's step takes at once: one HubSpot batch (see ``contact_group``)."""
         self._linger_s = linger_s
         self._concurrency = concurrency
 

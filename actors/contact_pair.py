@@ -28,6 +28,7 @@ from actors.owners import OwnerDirectory
 from engine import failpoints
 from engine.canonical import parse_timestamp_ms
 from engine.errors import RecordError, Transient
+from engine.hubspot import HubSpotObject
 from engine.mapping import FieldMapping
 from engine.reconcile import (
     Decision,
@@ -40,6 +41,22 @@ from engine.record_errors import FIXES
 from engine.settings import ContactsSettings
 from engine.store_types import ClearError, Link, PutError, PutLink, StoreOp, SyncError
 from engine.summary import Summary
+
+Outcome = BaseException | None
+"""A record's in a group of pairs: None once its work is done, else the exception it ended in."""
+
+_UNSENT = RuntimeError("not sent")
+
+
+def _live(outcomes: Sequence[Outcome]) -> list[int]:
+    """The places of the records still going (no step has failed them)."""
+    return [i for i, outcome in enumerate(outcomes) if outcome is None]
+
+
+def _raise(outcomes: Sequence[Outcome]) -> None:
+    """A group of one, as the single-record path has it: its exception raised."""
+    if outcomes[0] is not None:
+        raise outcomes[0]
 
 
 class ContactPair:
@@ -95,118 +112,280 @@ class ContactPair:
     def _sf_agrees(self, link: Link, sf_type: str, sf: SfRecord) -> bool:
         return self.values.salesforce_agrees(link, sf_type, sf)
 
+    # Each step below works on a group of pairs: one record's change is a group of one, and a
+    # page of new records found together (``contact_group``) is one group, whose I/O is then one
+    # wait per batch instead of one per record. A record whose step fails drops out of the later
+    # steps with its exception as its outcome; the others go on.
+
     async def _create_in_salesforce(self, link: Link, hs: HubSpotRecord) -> None:
+        _raise(await self._create_many_in_salesforce([(link, hs)]))
+
+    async def _create_many_in_salesforce(self, items: Sequence[tuple[Link, HubSpotRecord]]) -> list[Outcome]:
         sobject = self.settings.create_in_salesforce_as
-        decision = reconcile(LinkState(), hs, None, self.mappings[sobject], self.reconcile_settings)
-        writes = self.owners.salesforce_ids(dict(decision.salesforce_writes), self.values.owner_fields)
-        writes[self.io.external_id_field] = link.hubspot_id
-        result = await self.io.sf_upsert[sobject].submit(writes)
-        assert result.id is not None
-        self.summary.created.salesforce += 1
-        link = msgspec.structs.replace(link, salesforce_type=sobject, salesforce_id=result.id)
-        hs_writes = {ID_PROPERTY[sobject]: result.id}
-        if result.created:
-            # The owner Salesforce just gave it, in the bases and HubSpot now: its echo then agrees.
-            owner_writes, owner_bases = self.values.default_owner(sobject, writes, hs.values)
-            hs_writes.update(self.owners.hubspot_ids(owner_writes, self.values.owner_fields))
-            decision = msgspec.structs.replace(decision, bases={**decision.bases, **owner_bases})
-        await self._write_hubspot(link, hs_writes, hs, count=False)
-        await self._commit(link, decision, hs.modified_ms, 0)
+        decisions, upserts = [], []
+        for link, hs in items:
+            decision = reconcile(LinkState(), hs, None, self.mappings[sobject], self.reconcile_settings)
+            writes = self.owners.salesforce_ids(dict(decision.salesforce_writes), self.values.owner_fields)
+            writes[self.io.external_id_field] = link.hubspot_id
+            decisions.append(decision)
+            upserts.append(writes)
+        results = await self.io.sf_upsert[sobject].submit_many(upserts)
+        outcomes: list[Outcome] = [None] * len(items)
+        links = [link for link, _ in items]
+        hs_writes: list[dict[str, str]] = []
+        for i, ((link, hs), writes, result) in enumerate(zip(items, upserts, results, strict=True)):
+            hs_writes.append({})
+            if isinstance(result, BaseException):
+                outcomes[i] = result
+                continue
+            assert result.id is not None
+            self.summary.created.salesforce += 1
+            links[i] = msgspec.structs.replace(link, salesforce_type=sobject, salesforce_id=result.id)
+            hs_writes[i][ID_PROPERTY[sobject]] = result.id
+            if result.created:
+                # The owner Salesforce just gave it, in the bases and HubSpot now: its echo then agrees.
+                owner_writes, owner_bases = self.values.default_owner(sobject, writes, hs.values)
+                hs_writes[i].update(self.owners.hubspot_ids(owner_writes, self.values.owner_fields))
+                decisions[i] = msgspec.structs.replace(
+                    decisions[i], bases={**decisions[i].bases, **owner_bases}
+                )
+        live = _live(outcomes)
+        await self._write_many_hubspot(
+            [(links[i], hs_writes[i], items[i][1]) for i in live], outcomes, live, count=False
+        )
+        live = _live(outcomes)
+        await self._commit_many(
+            [(links[i], decisions[i], items[i][1].modified_ms, 0, True) for i in live], outcomes, live
+        )
+        return outcomes
 
     async def _create_in_hubspot(self, link: Link, sf_type: str, sf: SfRecord) -> None:
-        """A new HubSpot contact from the record, under ``link``'s key (a new link, or the pair
-        whose contact was deleted: it starts afresh, as a new link, with no bases)."""
-        sf_rec = self.values.salesforce_record(sf_type, sf)
-        decision = reconcile(LinkState(), None, sf_rec, self.mappings[sf_type], self.reconcile_settings)
-        writes = self.owners.hubspot_ids(dict(decision.hubspot_writes), self.values.owner_fields)
-        writes[ID_PROPERTY[sf_type]] = str(sf["Id"])
-        created = await self.io.hs_upsert[ID_PROPERTY[sf_type]].submit((str(sf["Id"]), writes))
-        self.summary.created.hubspot += 1
-        link = msgspec.structs.replace(link, hubspot_id=created.id, bases={})
-        await self._write_salesforce(link, {}, sf)
-        await self._commit(link, decision, parse_timestamp_ms(created.updatedAt), sf_rec.modified_ms)
+        _raise(await self._create_many_in_hubspot([(link, sf_type, sf)]))
+
+    async def _create_many_in_hubspot(self, items: Sequence[tuple[Link, str, SfRecord]]) -> list[Outcome]:
+        """New HubSpot contacts from the records, each under its ``link``'s key (a new link, or the
+        pair whose contact was deleted: it starts afresh, as a new link, with no bases)."""
+        outcomes: list[Outcome] = [None] * len(items)
+        records = [self.values.salesforce_record(sf_type, sf) for _, sf_type, sf in items]
+        decisions = []
+        by_property: dict[str, list[int]] = {}
+        upserts: list[tuple[str, dict[str, str]]] = []
+        for i, ((_, sf_type, sf), sf_rec) in enumerate(zip(items, records, strict=True)):
+            decision = reconcile(LinkState(), None, sf_rec, self.mappings[sf_type], self.reconcile_settings)
+            writes = self.owners.hubspot_ids(dict(decision.hubspot_writes), self.values.owner_fields)
+            writes[ID_PROPERTY[sf_type]] = str(sf["Id"])
+            decisions.append(decision)
+            upserts.append((str(sf["Id"]), writes))
+            by_property.setdefault(ID_PROPERTY[sf_type], []).append(i)
+        created: list[HubSpotObject | BaseException] = [_UNSENT] * len(items)
+        for prop, indexes in by_property.items():
+            results = await self.io.hs_upsert[prop].submit_many([upserts[i] for i in indexes])
+            for i, result in zip(indexes, results, strict=True):
+                created[i] = result
+        links = [link for link, _, _ in items]
+        for i, result in enumerate(created):
+            if isinstance(result, BaseException):
+                outcomes[i] = result
+                continue
+            self.summary.created.hubspot += 1
+            links[i] = msgspec.structs.replace(links[i], hubspot_id=result.id, bases={})
+        live = _live(outcomes)
+        await self._write_many_salesforce([(links[i], {}, items[i][2]) for i in live], outcomes, live)
+        live = _live(outcomes)
+        commits = []
+        for i in live:
+            result = created[i]
+            assert not isinstance(result, BaseException)
+            commits.append(
+                (links[i], decisions[i], parse_timestamp_ms(result.updatedAt), records[i].modified_ms, True)
+            )
+        await self._commit_many(commits, outcomes, live)
+        return outcomes
 
     async def _sync_pair(self, link: Link, hs: HubSpotRecord, sf: SfRecord) -> None:
-        assert link.salesforce_type is not None
-        sf_rec = self.values.salesforce_record(link.salesforce_type, sf)
-        state = LinkState(bases=dict(link.bases.items()))
-        decision = reconcile(state, hs, sf_rec, self.mappings[link.salesforce_type], self.reconcile_settings)
-        self.summary.note_conflicts(link.hubspot_id or "", link.salesforce_id or "", decision.notes)
-        wrote_sf = await self._write_salesforce(
-            link, self.owners.salesforce_ids(dict(decision.salesforce_writes), self.values.owner_fields), sf
+        _raise(await self._sync_pairs([(link, hs, sf)]))
+
+    async def _sync_pairs(self, items: Sequence[tuple[Link, HubSpotRecord, SfRecord]]) -> list[Outcome]:
+        outcomes: list[Outcome] = [None] * len(items)
+        records, decisions, sf_writes = [], [], []
+        for link, hs, sf in items:
+            assert link.salesforce_type is not None
+            sf_rec = self.values.salesforce_record(link.salesforce_type, sf)
+            state = LinkState(bases=dict(link.bases.items()))
+            decision = reconcile(
+                state, hs, sf_rec, self.mappings[link.salesforce_type], self.reconcile_settings
+            )
+            self.summary.note_conflicts(link.hubspot_id or "", link.salesforce_id or "", decision.notes)
+            records.append(sf_rec)
+            decisions.append(decision)
+            sf_writes.append(
+                self.owners.salesforce_ids(dict(decision.salesforce_writes), self.values.owner_fields)
+            )
+        everyone = list(range(len(items)))
+        wrote_sf = await self._write_many_salesforce(
+            [(link, writes, sf) for (link, _, sf), writes in zip(items, sf_writes, strict=True)],
+            outcomes,
+            everyone,
         )
-        hs_writes = self.owners.hubspot_ids(dict(decision.hubspot_writes), self.values.owner_fields)
-        if wrote_sf and self.values.has_formulas(link.salesforce_type):
-            # R-TRG-5 holds back a formula's change *alone*. One that our own write just made
-            # Salesforce recalculate is part of that write: it goes to HubSpot with it (its echo
-            # would otherwise be a formula-only change, held for good).
-            after = await self.io.sf_by_id[link.salesforce_type].submit(str(link.salesforce_id))
-            if after is not None:
-                formula_writes, formula_bases = self.values.recalculated(
-                    link.salesforce_type, after, decision.bases
-                )
-                hs_writes.update(formula_writes)
-                decision = msgspec.structs.replace(decision, bases={**decision.bases, **formula_bases})
-        wrote_hs = await self._write_hubspot(link, hs_writes, hs)
+        hs_writes = [
+            self.owners.hubspot_ids(dict(decision.hubspot_writes), self.values.owner_fields)
+            for decision in decisions
+        ]
+        # R-TRG-5 holds back a formula's change *alone*. One that our own write just made
+        # Salesforce recalculate is part of that write: it goes to HubSpot with it (its echo
+        # would otherwise be a formula-only change, held for good).
+        reread: dict[str, list[int]] = {}
+        for i in _live(outcomes):
+            sf_type = items[i][0].salesforce_type
+            assert sf_type is not None
+            if wrote_sf[i] and self.values.has_formulas(sf_type):
+                reread.setdefault(sf_type, []).append(i)
+        for sf_type, indexes in reread.items():
+            afters = await self.io.sf_by_id[sf_type].submit_many(
+                [str(items[i][0].salesforce_id) for i in indexes]
+            )
+            for i, after in zip(indexes, afters, strict=True):
+                if isinstance(after, BaseException):
+                    outcomes[i] = after
+                elif after is not None:
+                    formula_writes, formula_bases = self.values.recalculated(
+                        sf_type, after, decisions[i].bases
+                    )
+                    hs_writes[i].update(formula_writes)
+                    decisions[i] = msgspec.structs.replace(
+                        decisions[i], bases={**decisions[i].bases, **formula_bases}
+                    )
+        live = _live(outcomes)
+        wrote_hs = await self._write_many_hubspot(
+            [(items[i][0], hs_writes[i], items[i][1]) for i in live], outcomes, live
+        )
+        live = _live(outcomes)
         # A pair counts as synced when something moved or it was linked just now; a change that
         # only confirms the bases (an echo that had to be read) does not.
-        moved = wrote_sf or wrote_hs or not link.bases
-        await self._commit(link, decision, hs.modified_ms, sf_rec.modified_ms, moved=moved)
+        await self._commit_many(
+            [
+                (
+                    items[i][0],
+                    decisions[i],
+                    items[i][1].modified_ms,
+                    records[i].modified_ms,
+                    bool(wrote_sf[i] or wrote_hs[i] or not items[i][0].bases),
+                )
+                for i in live
+            ],
+            outcomes,
+            live,
+        )
+        return outcomes
 
-    async def _write_salesforce(self, link: Link, writes: dict[str, Any], sf: SfRecord) -> bool:
-        assert link.salesforce_type is not None and link.salesforce_id is not None
-        if link.hubspot_id and sf.get(self.io.external_id_field) != link.hubspot_id:
-            writes[self.io.external_id_field] = link.hubspot_id  # both sides carry the other's id
-        if not writes:
-            return False
-        await self.io.sf_update.submit((link.salesforce_type, {"Id": link.salesforce_id, **writes}))
-        self.summary.updated.salesforce += 1
-        return True
+    async def _write_many_salesforce(
+        self,
+        items: Sequence[tuple[Link, dict[str, Any], SfRecord]],
+        outcomes: list[Outcome],
+        where: Sequence[int],
+    ) -> dict[int, bool]:
+        """Write each pair's Salesforce side (``where``: the items' places in ``outcomes``, where a
+        failed write leaves its exception); returns, by place, whether anything was written."""
+        wrote: dict[int, bool] = dict.fromkeys(where, False)
+        sent, updates = [], []
+        for at, (link, writes, sf) in zip(where, items, strict=True):
+            assert link.salesforce_type is not None and link.salesforce_id is not None
+            if link.hubspot_id and sf.get(self.io.external_id_field) != link.hubspot_id:
+                writes[self.io.external_id_field] = link.hubspot_id  # both sides carry the other's id
+            if writes:
+                sent.append(at)
+                updates.append((link.salesforce_type, {"Id": link.salesforce_id, **writes}))
+        results = await self.io.sf_update.submit_many(updates) if updates else []
+        for at, result in zip(sent, results, strict=True):
+            if isinstance(result, BaseException):
+                outcomes[at] = result
+            else:
+                self.summary.updated.salesforce += 1
+                wrote[at] = True
+        return wrote
 
-    async def _write_hubspot(
-        self, link: Link, writes: dict[str, str], hs: HubSpotRecord, count: bool = True
-    ) -> bool:
-        assert link.hubspot_id is not None and link.salesforce_type is not None
-        prop = ID_PROPERTY[link.salesforce_type]
-        if link.salesforce_id and hs.values.get(prop) != link.salesforce_id:
-            writes[prop] = link.salesforce_id
-        for name in [k for k, v in writes.items() if v == "" and not hs.values.get(k)]:
-            del writes[name]  # clearing what is blank already is no write
-        if not writes:
-            return False
-        await self.io.hs_update.submit((link.hubspot_id, writes))
-        if count:
-            self.summary.updated.hubspot += 1
-        return True
+    async def _write_many_hubspot(
+        self,
+        items: Sequence[tuple[Link, dict[str, str], HubSpotRecord]],
+        outcomes: list[Outcome],
+        where: Sequence[int],
+        count: bool = True,
+    ) -> dict[int, bool]:
+        """Write each pair's HubSpot side (see ``_write_many_salesforce``)."""
+        wrote: dict[int, bool] = dict.fromkeys(where, False)
+        sent, updates = [], []
+        for at, (link, writes, hs) in zip(where, items, strict=True):
+            assert link.hubspot_id is not None and link.salesforce_type is not None
+            prop = ID_PROPERTY[link.salesforce_type]
+            if link.salesforce_id and hs.values.get(prop) != link.salesforce_id:
+                writes[prop] = link.salesforce_id
+            for name in [k for k, v in writes.items() if v == "" and not hs.values.get(k)]:
+                del writes[name]  # clearing what is blank already is no write
+            if writes:
+                sent.append(at)
+                updates.append((link.hubspot_id, writes))
+        results = await self.io.hs_update.submit_many(updates) if updates else []
+        for at, result in zip(sent, results, strict=True):
+            if isinstance(result, BaseException):
+                outcomes[at] = result
+            else:
+                if count:
+                    self.summary.updated.hubspot += 1
+                wrote[at] = True
+        return wrote
 
     async def _commit(
         self, link: Link, decision: Decision, hs_ms: int, sf_ms: int, *, moved: bool = True
     ) -> None:
-        done = msgspec.structs.replace(
-            link, bases=decision.bases, hubspot_modified_ms=hs_ms, salesforce_modified_ms=sf_ms
-        )
-        ids = self._ids(done)
-        ops: list[StoreOp] = [PutLink(done, now_ms=int(time.time() * 1000))]
-        ops += [ClearError("contacts", system, rid) for system, rid in ids]
-        if moved and failpoints.ARMED:
-            failpoints.hit("after_write_before_commit")
-        self._claim(done.key, ids)
-        try:
-            await self.io.store.commit(ops)
-        finally:
-            for claimed in ids:
-                if self._claims.get(claimed) == done.key:
-                    del self._claims[claimed]
-        self.commits.committed(done.key)
-        if moved:
-            self.summary.synced += 1
-        if decision.errors:
-            # Fields that could not be converted stay as they are; the rest of the record synced.
-            problems = "; ".join(f"{n.hubspot} ↔ {n.salesforce}: {n.reason}" for n in decision.errors)
-            system, record_id = self._ids(done)[0]
-            await self._fail(
-                system, record_id, RecordError("invalid_value", problems, FIXES["invalid_value"])
+        outcomes: list[Outcome] = [None]
+        await self._commit_many([(link, decision, hs_ms, sf_ms, moved)], outcomes, [0])
+        _raise(outcomes)
+
+    async def _commit_many(
+        self,
+        items: Sequence[tuple[Link, Decision, int, int, bool]],
+        outcomes: list[Outcome],
+        where: Sequence[int],
+    ) -> None:
+        """Commit each pair's new bases (link, decision, HubSpot and Salesforce versions, whether
+        anything moved), all in one transaction; a pair refused by ``_claim`` gets its Transient."""
+        now_ms = int(time.time() * 1000)
+        ops: list[StoreOp] = []
+        done: list[tuple[int, Link, Decision, bool, list[tuple[str, str]]]] = []
+        for at, (link, decision, hs_ms, sf_ms, moved) in zip(where, items, strict=True):
+            committed = msgspec.structs.replace(
+                link, bases=decision.bases, hubspot_modified_ms=hs_ms, salesforce_modified_ms=sf_ms
             )
+            ids = self._ids(committed)
+            if moved and failpoints.ARMED:
+                failpoints.hit("after_write_before_commit")
+            try:
+                self._claim(committed.key, ids)
+            except Transient as exc:
+                outcomes[at] = exc
+                continue
+            ops.append(PutLink(committed, now_ms=now_ms))
+            ops += [ClearError("contacts", system, rid) for system, rid in ids]
+            done.append((at, committed, decision, moved, ids))
+        try:
+            if ops:
+                await self.io.store.commit(ops)
+        finally:
+            for _, committed, _, _, ids in done:
+                for claimed in ids:
+                    if self._claims.get(claimed) == committed.key:
+                        del self._claims[claimed]
+        for _, committed, decision, moved, ids in done:
+            self.commits.committed(committed.key)
+            if moved:
+                self.summary.synced += 1
+            if decision.errors:
+                # Fields that could not be converted stay as they are; the rest of the record synced.
+                problems = "; ".join(f"{n.hubspot} ↔ {n.salesforce}: {n.reason}" for n in decision.errors)
+                system, record_id = ids[0]
+                await self._fail(
+                    system, record_id, RecordError("invalid_value", problems, FIXES["invalid_value"])
+                )
 
     def _claim(self, key: str, ids: Sequence[tuple[str, str]]) -> None:
         """Refuse a link whose record ids another link holds (committed, or being committed).

@@ -26,6 +26,19 @@ class KeyedLocks:
     def hold(self, key: str) -> _Hold:
         return _Hold(self, key)
 
+    def try_hold(self, key: str) -> bool:
+        """Take ``key`` if nobody holds it, without waiting (give it back with ``release``): a
+        group of records takes its keys this way, and leaves a record whose key is held to wait
+        on its own."""
+        if key in self._held:
+            return False
+        self._held[key] = deque()
+        return True
+
+    def release(self, key: str) -> None:
+        """Give back a key taken with ``try_hold``."""
+        self._release(key)
+
     def _release(self, key: str) -> None:
         waiters = self._held[key]
         if waiters:

@@ -22,7 +22,7 @@ deliveries). A record with an actor gets its changes in order through the mailbo
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 from anyio.abc import TaskGroup
@@ -32,6 +32,16 @@ from actors.stream import Change, Ticket
 Handle = Callable[[str, Change], Awaitable[None]]
 Settled = Callable[[Change], bool]
 OnRetry = Callable[[BaseException], None]
+Grouped = Callable[[Change], bool]
+HandleGroup = Callable[[Sequence[tuple[str, Change]]], Awaitable[Sequence[BaseException | None]]]
+"""Handles a group of changes at once: per change, None (handled) or the exception it ended in."""
+
+
+class _Group:
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, Change, Ticket]] = []
 
 
 class _Mailbox:
@@ -54,10 +64,16 @@ class Router:
         retry_on: tuple[type[BaseException], ...] = (),
         on_retry: OnRetry | None = None,
         settled: Settled | None = None,
+        grouped: Grouped | None = None,
+        handle_group: HandleGroup | None = None,
     ) -> None:
         self._tg = tg
         self._handle = handle
         self._settled = settled
+        self._grouped = grouped if handle_group is not None else None
+        self._handle_group = handle_group
+        self._group: _Group | None = None
+        """The group that changes join as they are routed; closed when its task starts."""
         self._retry_on = retry_on
         self._on_retry = on_retry
         self._max_actors = max_actors
@@ -93,10 +109,13 @@ class Router:
                     await self._slot_free.wait()
                     continue  # another change for this key may have got there first
                 box = _Mailbox()
-                box.items.append((change, ticket))
                 self._actors[key] = box
                 if self._idle.is_set():
                     self._idle = anyio.Event()
+                if self._grouped is not None and self._grouped(change):
+                    self._join_group(key, change, ticket)
+                    return
+                box.items.append((change, ticket))
                 self._ready.append((key, box))
                 self._dispatch()
                 return
@@ -155,16 +174,56 @@ class Router:
                 self.handled += 1
         finally:
             # No await between the empty check and retiring, so nobody can post to a dead mailbox.
-            del self._actors[key]
-            if box.space is not None:
-                box.space.set()
-            if self._slot_free is not None:
-                self._slot_free.set()
-                self._slot_free = None
-            if not self._actors:
-                self._idle.set()
-                while self._waiting_workers:  # nothing left to wait for: let them retire
-                    self._waiting_workers.popleft().set()
+            self._retire(key, box)
+
+    def _retire(self, key: str, box: _Mailbox) -> None:
+        del self._actors[key]
+        if box.space is not None:
+            box.space.set()
+        if self._slot_free is not None:
+            self._slot_free.set()
+            self._slot_free = None
+        if not self._actors:
+            self._idle.set()
+            while self._waiting_workers:  # nothing left to wait for: let them retire
+                self._waiting_workers.popleft().set()
+
+    def _join_group(self, key: str, change: Change, ticket: Ticket) -> None:
+        """The change joins the open group (its key's mailbox stays empty meanwhile: later changes
+        to the record queue there, and are handled in order once the group is done). Routing a
+        page makes no checkpoint, so a page's changes join one group before its task starts."""
+        if self._group is None:
+            self._group = _Group()
+            self._tg.start_soon(self._run_group, self._group, name="router group")
+        self._group.items.append((key, change, ticket))
+
+    async def _run_group(self, group: _Group) -> None:
+        assert self._handle_group is not None
+        if self._group is group:
+            self._group = None  # closed: what is routed from now on starts the next group
+        try:
+            outcomes = await self._handle_group([(key, change) for key, change, _ in group.items])
+            stop: BaseException | None = None
+            for (_, _, ticket), outcome in zip(group.items, outcomes, strict=True):
+                if outcome is None:
+                    ticket.done()
+                    self.handled += 1
+                elif isinstance(outcome, self._retry_on):
+                    ticket.fail()
+                    if self._on_retry is not None:
+                        self._on_retry(outcome)
+                elif stop is None:
+                    stop = outcome
+            if stop is not None:
+                raise stop  # after every other change's ticket: what the group did is kept
+        finally:
+            for key, _, _ in group.items:
+                box = self._actors[key]
+                if box.items:
+                    self._ready.append((key, box))  # changes that came meanwhile, in order
+                    self._dispatch()
+                else:
+                    self._retire(key, box)
 
     async def wait_idle(self) -> None:
         """Until no actor is alive (every routed change handled)."""

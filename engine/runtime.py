@@ -384,6 +384,8 @@ def _router(tg: TaskGroup, engine: Engine, setbacks: _Setbacks) -> Router:
         retry_on=RETRYABLE,
         on_retry=setbacks,
         settled=engine.actor.settled,
+        grouped=engine.actor.grouped,
+        handle_group=engine.actor.handle_group,
     )
 
 

@@ -269,3 +269,52 @@ async def test_a_partial_batch_waits_for_the_call_in_flight_not_beside_it() -> N
                 await second_out.wait()
             stuck.set()
     assert calls == [1, 2]
+
+
+async def test_submit_many_fills_batches_with_one_wait_each_and_keeps_each_items_outcome() -> None:
+    """A group's items join the open batch (here beside a lone caller's), fill as many more as it
+    takes, and come back in order with their own results; one item's failure is its own."""
+    calls: list[list[int]] = []
+
+    async def flush(items: Sequence[int]) -> list[int | BaseException]:
+        calls.append(list(items))
+        return [RecordFailed(i) if i == 7 else i * 10 for i in items]
+
+    batcher: Batcher[int, int] = Batcher(flush, size=4, linger_s=0.05)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            lone: list[int] = []
+
+            async def one() -> None:
+                lone.append(await batcher.submit(100))
+
+            tg.start_soon(one)
+            await anyio.wait_all_tasks_blocked()
+            results = await batcher.submit_many(list(range(10)))
+    assert lone == [1000]
+    assert sorted(len(c) for c in calls) == [3, 4, 4]  # 11 items in three calls, the first shared
+    assert calls[0][0] == 100
+    assert results[:7] == [0, 10, 20, 30, 40, 50, 60] and results[8:] == [80, 90]
+    assert isinstance(results[7], RecordFailed)
+    assert batcher.calls == 3 and batcher.items == 11
+
+
+async def test_submit_many_cancelled_before_sending_withdraws_every_item() -> None:
+    sent: list[list[int]] = []
+
+    async def flush(items: Sequence[int]) -> list[int | BaseException]:
+        sent.append(list(items))
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(flush, size=10, linger_s=0.5)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+
+            async def many() -> None:
+                await batcher.submit_many([1, 2, 3])
+
+            tg.start_soon(many)
+            await anyio.wait_all_tasks_blocked()
+            tg.cancel_scope.cancel()
+        assert await batcher.submit(4) == 4  # a fresh batch, without the withdrawn items
+    assert sent == [[4]]

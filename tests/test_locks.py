@@ -63,3 +63,22 @@ async def test_a_waiter_cancelled_before_its_turn_leaves_the_queue() -> None:
 
 async def test_a_waiter_cancelled_as_the_lock_reaches_it_passes_it_on() -> None:
     assert await _two_waiters(release_after_cancel=True) == ["next"]
+
+
+async def test_try_hold_takes_a_free_key_at_once_and_refuses_a_held_one() -> None:
+    locks = KeyedLocks()
+    assert locks.try_hold("k")
+    assert not locks.try_hold("k")
+    got: list[str] = []
+
+    async def waiter() -> None:
+        async with locks.hold("k"):
+            got.append("k")
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(waiter)
+            await anyio.wait_all_tasks_blocked()
+            assert got == []  # waits for the key taken with try_hold
+            locks.release("k")
+    assert got == ["k"] and len(locks) == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import anyio
 
 from actors.router import Router
@@ -99,3 +101,49 @@ async def test_a_settled_change_needs_no_actor_unless_its_record_has_one() -> No
     assert asked == [("a", 1), ("b", 2)]  # b's second change found b's actor: not asked
     assert handled == [("b", 2), ("b", 3)]
     assert router.handled == 3
+
+
+async def test_a_page_of_grouped_changes_is_one_group_and_later_changes_wait_for_it() -> None:
+    """Routing makes no checkpoint, so a page's grouped changes reach one ``handle_group`` call;
+    a later change to a record of the group waits in its mailbox until the group is done, and
+    each change's outcome decides its ticket (a retryable one fails it, to be read again)."""
+    groups: list[list[str]] = []
+    singles: list[tuple[str, int]] = []
+    release = anyio.Event()
+
+    async def handle(key: str, change: Change) -> None:
+        singles.append((key, change.modified_ms))
+
+    async def handle_group(items: Sequence[tuple[str, Change]]) -> list[BaseException | None]:
+        groups.append([key for key, _ in items])
+        await release.wait()
+        return [TimeoutError("again") if key == "c" else None for key, _ in items]
+
+    retried: list[BaseException] = []
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            router = Router(
+                tg,
+                handle,
+                max_actors=16,
+                retry_on=(TimeoutError,),
+                on_retry=retried.append,
+                grouped=lambda change: change.modified_ms == 1,
+                handle_group=handle_group,
+            )
+            tickets = {key: Ticket(_change(key, 1)) for key in "abc"}
+            for key, ticket in tickets.items():
+                await router.route(key, ticket.change, ticket)
+            later = Ticket(_change("a", 2))
+            await router.route("a", later.change, later)  # a's record is in the group
+            alone = Ticket(_change("z", 2))
+            await router.route("z", alone.change, alone)  # not grouped: its own actor
+            await anyio.wait_all_tasks_blocked()
+            assert groups == [["a", "b", "c"]]
+            assert singles == [("z", 2)]  # "a" waits for its group
+            release.set()
+            await router.wait_idle()
+    assert singles == [("z", 2), ("a", 2)]
+    assert tickets["a"].done_flag and tickets["b"].done_flag and later.done_flag and alone.done_flag
+    assert not tickets["c"].done_flag and tickets["c"].failed and len(retried) == 1
+    assert router.active == 0 and router.handled == 4
