@@ -87,6 +87,16 @@ class ChangeSource(Protocol):
         ...
 
 
+READ_AHEAD = 10_000
+"""Changes a backfill's pass may hold read but not yet delivered (``_ReadAhead``): 50 HubSpot search
+pages of 200, ten seconds of HubSpot's search rate, as long as actors that spent HubSpot's burst
+window can wait for it to turn (a 10k real-limits backfill's do, while the search lane has pages
+to read); five Salesforce pages of 2,000. About 1 KB each, at most this many per stream. Other
+passes read one page ahead: a poll's few pages read far ahead of their delivery only made stale
+snapshots (read again by their actors) and short pages, and a real-limits 1,000 changes/s run
+slower."""
+
+
 _SPENT = Change(system="", object="", record_id="", modified_ms=0)
 """What a done ticket holds instead of its change."""
 
@@ -119,33 +129,61 @@ class Ticket:
 Deliver = Callable[[Change, Ticket], Awaitable[None]]
 
 
-_Page = tuple[int, list[Change], str | None]
-"""(asked at, the page's changes, the next token)."""
+_Page = tuple[int, list[Change], str | None, int | None]
+"""(asked at, the page's changes, the next token, its newest stamp)."""
 
 
-class _Ahead:
-    """A page being read in the background; ``result`` waits for it (and raises what it raised)."""
+class _ReadAhead:
+    """A pass's pages, read in the background in order while earlier ones are delivered.
 
-    def __init__(self, tg: TaskGroup, read: Callable[[], Awaitable[_Page]]) -> None:
-        self._done = anyio.Event()
-        self._page: _Page | None = None
+    Reading runs ahead of delivery by up to ``limit`` changes (at least one page): a reader held
+    back by busy actors (full mailboxes, every actor slot taken while the actors wait for a rate
+    limit) keeps a rate-limited search lane busy instead of leaving it idle, and what it read
+    waits here. ``next`` returns the pages in order and raises what a read raised."""
+
+    def __init__(self, tg: TaskGroup, read: Callable[[str | None], Awaitable[_Page]], *, limit: int) -> None:
+        self._pages: deque[_Page] = deque()
+        self._held = 0
+        """Changes in ``_pages``."""
+        self._limit = limit
         self._error: BaseException | None = None
+        self._ended = False
+        self._arrived = anyio.Event()
+        self._taken = anyio.Event()
         tg.start_soon(self._run, read)
 
-    async def _run(self, read: Callable[[], Awaitable[_Page]]) -> None:
+    async def _run(self, read: Callable[[str | None], Awaitable[_Page]]) -> None:
+        token: str | None = None
         try:
-            self._page = await read()
+            while True:
+                while self._held >= self._limit:
+                    self._taken = anyio.Event()
+                    await self._taken.wait()
+                page = await read(token)
+                self._pages.append(page)
+                self._held += len(page[1])
+                self._arrived.set()
+                token = page[2]
+                if token is None:
+                    return
         except Exception as exc:  # handed to the pass, which raises it where it waits
             self._error = exc
         finally:
-            self._done.set()
+            self._ended = True
+            self._arrived.set()
 
-    async def result(self) -> _Page:
-        await self._done.wait()
-        if self._error is not None:
-            raise self._error
-        assert self._page is not None
-        return self._page
+    async def next(self) -> _Page:
+        while not self._pages:
+            if self._error is not None:
+                raise self._error
+            if self._ended:
+                raise RuntimeError("read past a pass's last page")
+            self._arrived = anyio.Event()
+            await self._arrived.wait()
+        page = self._pages.popleft()
+        self._held -= len(page[1])
+        self._taken.set()
+        return page
 
 
 PROMPT_MS = 3000
@@ -172,10 +210,13 @@ class ChangeStream:
         overlap_ms: int = 60_000,
         lookback_interval_s: float | None = None,
         slice_from: int = 100,
+        read_ahead: int = READ_AHEAD,
+        on_backfill: Callable[[bool], None] | None = None,
     ) -> None:
         """``slice_from``: records known in an unsettled stretch from which a look-back reads a
         bounded slice and then the cursor's pass; below it, one pass from the stretch's bottom to
-        the end costs fewer pages (a slice takes a page of its own)."""
+        the end costs fewer pages (a slice takes a page of its own). ``on_backfill`` is told when
+        a backfill's first pass starts (True) and when it has read to the present (False)."""
         self.name = name
         self._source = source
         self._store = store
@@ -204,6 +245,10 @@ class ChangeStream:
         self._lookback_interval_s = overlap_ms / 2000 if lookback_interval_s is None else lookback_interval_s
         self._saved_settled: int | None = None
         self._slice_from = slice_from
+        self._read_ahead = read_ahead
+        self._backfilling = False
+        """A backfill's first pass is under way: it reads up to ``read_ahead`` changes ahead."""
+        self._on_backfill = on_backfill
 
     async def load(self, initial_ms: int) -> None:
         """Resume from the saved cursor, or start at ``initial_ms`` (a new state file: nothing
@@ -221,6 +266,7 @@ class ChangeStream:
 
     def rewind(self) -> None:
         """Backfill: deliver every existing record once (the floor drops to zero), then carry on."""
+        self._set_backfilling(True)
         self.cursor = Cursor(ts_ms=0, last_id="", floor_ms=0)
         self._looked_back_at = -math.inf
         self._settled_ms = -1
@@ -276,19 +322,14 @@ class ChangeStream:
         first_asked: int | None = None
         failed: Exception | None = None
         async with anyio.create_task_group() as tg:
-            # One page ahead: the next page is read while this one is delivered (its token is
-            # known as soon as this one arrives), so a reader held back by busy actors still keeps
-            # a rate-limited search lane busy.
-            ahead = _Ahead(tg, partial(self._page, since, None, until, after))
+            ahead = self._read_ahead if self._backfilling else 1  # see READ_AHEAD
+            pages = _ReadAhead(tg, partial(self._page, since, until, after), limit=ahead)
             while True:
                 try:
-                    asked, changes, token = await ahead.result()
+                    asked, changes, token, newest = await pages.next()
                     if first_asked is None:
                         first_asked = asked
-                    if token is not None:
-                        ahead = _Ahead(tg, partial(self._page, since, token, until, None))
-                    newest = max((c.modified_ms for c in changes), default=None)
-                    count += await self._take(changes, newest, deliver)
+                    count += await self._take(changes, deliver)
                 except Exception as exc:
                     # Raised once the page read ahead is cancelled, outside the task group: the
                     # caller sees the error itself (an exhausted allotment, a CRM down), not a group.
@@ -309,18 +350,29 @@ class ChangeStream:
         if until is None and first_asked is not None and self._crm_ahead_ms is not None:
             # The pass read every stamp from ``since`` to the CRM's present when it began.
             self._swept_ms = max(self._swept_ms, first_asked + self._crm_ahead_ms - PROMPT_MS)
+        if until is None and self._backfilling:
+            self._set_backfilling(False)  # read to the present: what is left is polling
         return count
 
-    async def _page(self, since: int, token: str | None, until: int | None, after: str | None) -> _Page:
-        asked = _ms(time.monotonic())
-        changes, token = await self._source.page(since, token, until_ms=until, after_id=after)
-        return asked, changes, token
+    def _set_backfilling(self, backfilling: bool) -> None:
+        self._backfilling = backfilling
+        if self._on_backfill is not None:
+            self._on_backfill(backfilling)
 
-    async def _take(self, changes: list[Change], newest: int | None, deliver: Deliver) -> int:
-        """Deliver a page's changes that are new (``newest``: its newest stamp); returns how many."""
-        count = 0
+    async def _page(self, since: int, until: int | None, after: str | None, token: str | None) -> _Page:
+        """One page: the first of a pass at ``since`` from ids past ``after``, the next by ``token``."""
+        asked = _ms(time.monotonic())
+        changes, token = await self._source.page(
+            since, token, until_ms=until, after_id=after if token is None else None
+        )
+        newest = max((c.modified_ms for c in changes), default=None)
         if newest is not None:
-            self._saw(newest)
+            self._saw(newest)  # as it arrives: a page read ahead may wait long to be delivered
+        return asked, changes, token, newest
+
+    async def _take(self, changes: list[Change], deliver: Deliver) -> int:
+        """Deliver a page's changes that are new; returns how many."""
+        count = 0
         for change in changes:
             if self._seen(change):
                 continue

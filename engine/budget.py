@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from engine.errors import CrmsyncError
 from engine.pacing import WindowLimiter
@@ -66,6 +66,16 @@ class Budget:
         self._minutes = deque([m, c] for m, c in rows)
         self._used = sum(c for _, c in rows)
         await self._store.prune_api_ledger(now - WINDOW_MINUTES + 1)
+
+    def clock(self) -> float:
+        return self._clock()
+
+    def calls_between(self, start: float, end: float) -> int:
+        """Calls in the ledger's minutes that overlap ``[start, end]`` (this budget's clock): at
+        least the calls made in that stretch."""
+        first, last = int(start // 60), int(end // 60)
+        self._expire()
+        return sum(calls for minute, calls in self._minutes if first <= minute <= last)
 
     def _minute(self) -> int:
         return int(self._clock() // 60)
@@ -166,6 +176,12 @@ class Budget:
         if self._burst is not None:
             self._burst.release(calls)
 
+    def observe_burst(self, in_window: int) -> None:
+        """The server's burst window held ``in_window`` calls when it counted one of ours: no more
+        than that of an earlier process's calls can be in it (``carry_over``)."""
+        if self._burst is not None:
+            self._burst.trim_occupied(in_window)
+
     def observe(
         self, *, used: int | None = None, limit: int | None = None, remaining: int | None = None
     ) -> None:
@@ -187,3 +203,23 @@ class Budget:
             if current is None or figure <= current:
                 self.server_remaining = figure
                 self._server_seen_at = self._clock()
+
+
+def carry_over(budget: Budget, limiters: Sequence[WindowLimiter], ended_ago_s: float | None) -> None:
+    """Charge ``limiters`` with the calls an earlier process may have left in the server's windows.
+
+    A limiter counts only what it granted, and a new process starts with empty ones; but the
+    server's windows still hold the previous process's last calls (a search lane of 5 a second,
+    a burst window of 10 s): a run started right after another was refused for it. The ledger
+    holds every call by the minute, so the minutes that overlap the window before the previous
+    run ended (``ended_ago_s`` seconds ago; None when it was killed and its end is unknown: now)
+    hold at least the calls that can still be in the window; they are counted as answered at
+    that end. Called before this process makes a call."""
+    ago = 0.0 if ended_ago_s is None else max(0.0, ended_ago_s)
+    end = budget.clock() - ago
+    for limiter in limiters:
+        if ago >= limiter.interval_s:
+            continue
+        calls = budget.calls_between(end - limiter.interval_s, end)
+        if calls:
+            limiter.occupy(calls, answered_ago_s=ago)

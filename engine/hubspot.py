@@ -18,6 +18,8 @@ from engine.pacing import WindowLimiter
 _HEADER_DAILY = "X-HubSpot-RateLimit-Daily"
 _HEADER_DAILY_REMAINING = "X-HubSpot-RateLimit-Daily-Remaining"
 _HEADER_INTERVAL_MS = "X-HubSpot-RateLimit-Interval-Milliseconds"
+_HEADER_BURST_MAX = "X-HubSpot-RateLimit-Max"
+_HEADER_BURST_REMAINING = "X-HubSpot-RateLimit-Remaining"
 
 # The property holding each object's last-modified time (contacts are the odd one out).
 LAST_MODIFIED = {"contacts": "lastmodifieddate"}
@@ -142,6 +144,9 @@ class HubSpotPolicy:
         if remaining is not None and remaining.isdigit():
             daily = headers.get(_HEADER_DAILY)
             budget.observe(limit=int(daily) if daily and daily.isdigit() else None, remaining=int(remaining))
+        burst_max, burst_left = headers.get(_HEADER_BURST_MAX, ""), headers.get(_HEADER_BURST_REMAINING, "")
+        if burst_max.isdigit() and burst_left.isdigit():
+            budget.observe_burst(int(burst_max) - int(burst_left))
 
     def judge(self, response: Response) -> tuple[Verdict, float | None]:
         status = response.status

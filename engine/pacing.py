@@ -37,6 +37,11 @@ cover, and it costs the 429 above.
 Two lanes: ``priority`` calls (HubSpot searches, which feed the change streams every other call
 depends on) go before every ordinary call that is waiting, and ``reserve`` slots of the window are
 theirs alone, so a poll's search finds room at once even when batch calls keep the window full.
+While ``busy`` (a backfill's pass over a CRM's history: page after page for the whole pass) the
+reserve is ``busy_reserve``, sized to what the priority lane can use in one window: ordinary calls
+granted now hold their slots for a whole window, and a backfill's actors that spent it in two
+seconds left its searches waiting for it to turn. Polls use a few of it, and the rest is better
+left to the writes.
 """
 
 from __future__ import annotations
@@ -58,18 +63,25 @@ class WindowLimiter:
         interval_s: float,
         *,
         reserve: int = 0,
+        busy_reserve: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if limit < 1 or interval_s <= 0:
             raise ValueError(f"a limit of {limit} per {interval_s} s admits nothing")
-        if not 0 <= reserve < limit:
-            raise ValueError(f"a reserve of {reserve} leaves ordinary calls no room in {limit}")
+        busy_reserve = reserve if busy_reserve is None else busy_reserve
+        if not 0 <= reserve <= busy_reserve < limit:
+            raise ValueError(f"a reserve of {busy_reserve} leaves ordinary calls no room in {limit}")
         self.limit = limit
         self.interval_s = interval_s
-        self.reserve = reserve
+        self._reserve = reserve
+        self._busy_reserve = busy_reserve
+        self.busy = False
+        """The priority lane will use its busy reserve for a while yet (see the module docstring)."""
         self._clock = clock
         self._in_flight = 0
         self._answered: list[float] = []  # a heap of release times, earliest first
+        self._occupied: list[float] = []
+        """An earlier process's calls (``occupy``), as ``_answered``."""
         self._waiting: dict[bool, deque[object]] = {True: deque(), False: deque()}
         self._changed = anyio.Event()
         self.granted = 0
@@ -80,12 +92,24 @@ class WindowLimiter:
         answered = self._answered
         while answered and answered[0] + self.interval_s <= now:
             heapq.heappop(answered)
+        occupied = self._occupied
+        while occupied and occupied[0] + self.interval_s <= now:
+            heapq.heappop(occupied)
         return now
 
     def counted(self) -> int:
         """Calls that may still lie in the server's window."""
         self._expire()
-        return self._in_flight + len(self._answered)
+        return self._in_flight + len(self._answered) + len(self._occupied)
+
+    @property
+    def reserve(self) -> int:
+        """Slots only priority calls may take now."""
+        return self._busy_reserve if self.busy else self._reserve
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self._notify()  # a smaller reserve may let a waiting ordinary call go
 
     def room(self, *, priority: bool = False) -> int:
         return self.limit - (0 if priority else self.reserve) - self.counted()
@@ -113,6 +137,26 @@ class WindowLimiter:
             heapq.heappush(self._answered, now)
         self._notify()
 
+    def occupy(self, calls: int, answered_ago_s: float) -> None:
+        """``calls`` answered ``answered_ago_s`` seconds ago that this limiter never granted (an
+        earlier process's, which may still be in the server's window): counted until one interval
+        after, or until the server says there are fewer (``trim_occupied``)."""
+        answered = self._clock() - answered_ago_s
+        for _ in range(min(calls, self.limit)):
+            heapq.heappush(self._occupied, answered)
+        self._notify()
+
+    def trim_occupied(self, at_most: int) -> None:
+        """The server counted at most ``at_most`` calls in its window when it stamped one of ours
+        (its own figure, e.g. HubSpot's ``X-HubSpot-RateLimit-Remaining``): an earlier process's
+        calls still counted here are no more than that. The latest-answered are kept."""
+        self._expire()
+        excess = len(self._occupied) - max(0, at_most)
+        if excess > 0:
+            for _ in range(excess):
+                heapq.heappop(self._occupied)
+            self._notify()
+
     def cancel(self, calls: int = 1) -> None:
         """``calls`` taken by ``acquire`` were never sent: their room is free at once."""
         self._in_flight -= min(calls, self._in_flight)
@@ -122,7 +166,8 @@ class WindowLimiter:
         """When room next frees by itself (the oldest answer leaves the window); None = only a
         release or cancel can free it."""
         self._expire()
-        return self._answered[0] + self.interval_s if self._answered else None
+        first = min(self._answered[:1] + self._occupied[:1], default=None)
+        return None if first is None else first + self.interval_s
 
     def _notify(self) -> None:
         self._changed.set()
@@ -140,7 +185,7 @@ class WindowLimiter:
 
     async def acquire(self, calls: int = 1, *, priority: bool = False) -> None:
         """Wait for room (first come, first served within a lane; the priority lane first)."""
-        if calls > self.limit - (0 if priority else self.reserve):
+        if calls > self.limit - (0 if priority else self._busy_reserve):
             raise ValueError(f"{calls} calls can never fit in a window of {self.limit}")
         if self.try_acquire(calls, priority=priority):
             return

@@ -28,7 +28,7 @@ from actors.router import Router
 from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource, iso_utc
 from actors.stream import Change, ChangeSource, ChangeStream, Ticket
 from engine.auth import TokenProvider, hubspot_grant, salesforce_grant
-from engine.budget import AllotmentExhausted, Budget
+from engine.budget import AllotmentExhausted, Budget, carry_over
 from engine.canonical import parse_timestamp_ms
 from engine.errors import Transient
 from engine.http import HttpClient, make_session
@@ -92,13 +92,18 @@ async def open_engine(
         burst = search = None
         if hs.burst_per_10s:
             # Some slots of the ten-second window are the searches' alone (the priority lane): a
-            # stream's poll then finds room at once while batch calls keep the window full. Priority
-            # alone is not enough: searches come one at a time, so between two of them the batch
-            # calls take every slot that frees, and a full window frees none for seconds. Four
-            # seconds of searches (20 of 190) measured best in a 10k real-limits backfill: 17.7 s
-            # against 19.7 at 5 reserved, 18.7 at 15, 21.9 at 30, 22.2 at 47 (the actors starve).
+            # stream's poll then finds room at once while batch calls keep the window full. Twenty
+            # (4 s of searches) measured best for polls. During a backfill's pass over HubSpot's
+            # history (the HubSpot stream says when) it is as many as the search rate can use in
+            # one window (50 of 190), so that its searches never wait for batch calls: with 20, a
+            # 10k real-limits backfill's actors spent the window in its first 2 s and left the
+            # search lane idle 3.4 s before it turned (bench timeline, RESULTS.md "Search lane").
+            # Fifty always slowed real 1,000 changes/s (p99 5.7 -> 13-15 s: its polls use ~3
+            # searches a second, and its writes need every other slot).
+            interval = 10.0
             reserve = min(4 * hs.search_per_s, hs.burst_per_10s // 8)
-            burst = WindowLimiter(hs.burst_per_10s, 10.0, reserve=reserve)
+            busy = max(reserve, min(round(hs.search_per_s * interval), hs.burst_per_10s // 2))
+            burst = WindowLimiter(hs.burst_per_10s, interval, reserve=reserve, busy_reserve=busy)
         if hs.search_per_s:
             search = WindowLimiter(hs.search_per_s, 1.0)
         budgets = {
@@ -107,6 +112,13 @@ async def open_engine(
         }
         for budget in budgets.values():
             await budget.load()
+        # The previous run's last calls may still be in HubSpot's windows (a run started right
+        # after another one was refused a search): they are counted before this one calls.
+        previous = [r for r in await store.runs(2) if run.row is None or r.id != run.row.id]
+        if previous:
+            ended = previous[0].ended_ms  # the run history's clock: time.time()
+            limiters = [lim for lim in (burst, search) if lim is not None]
+            carry_over(budgets["hubspot"], limiters, None if ended is None else time.time() - ended / 1000)
         calls_at_open = {name: budget.used_24h() for name, budget in budgets.items()}
         run.count_calls(budgets)
         tuning = settings.tuning
@@ -178,9 +190,9 @@ async def open_engine(
         def source(inner: ChangeSource) -> ChangeSource:
             return PrefetchingSource(inner, actor.prefetch)
 
-        streams = [
-            ChangeStream("hubspot:contacts", source(HubSpotSource(hubspot, "contacts", hs_props)), store)
-        ]
+        hs_source = source(HubSpotSource(hubspot, "contacts", hs_props))
+        on_backfill = None if burst is None else burst.set_busy
+        streams = [ChangeStream("hubspot:contacts", hs_source, store, on_backfill=on_backfill)]
         # One call per Salesforce poll: each stream's first read of a poll shares one /composite.
         sf_round = PollRound(salesforce)
         for t in SF_OBJECTS:
@@ -198,8 +210,6 @@ async def open_engine(
             await stream.load(
                 initial_ms=await _newest_stamp(stream.name, hubspot, salesforce) if fresh else 0
             )
-        if search is not None:
-            await _clear_of_previous_searches(store, search.interval_s, clock)
         yield Engine(
             settings=settings,
             calls_at_open=calls_at_open,
@@ -213,21 +223,6 @@ async def open_engine(
             run=run,
             rounds={"salesforce": sf_round},
         )
-
-
-async def _clear_of_previous_searches(store: StateStore, window_s: float, clock: Callable[[], float]) -> None:
-    """HubSpot's search limit counts the previous process's last searches as well, which this
-    process's limiter cannot see: a start within one window of the previous run's end (a cron run
-    right after another, a restart) got one search refused. Such a start waits for the rest of that
-    window before its first search; a normal start, longer after, does not wait. A run killed
-    before it could record its end is not known to have searched lately, and is not waited for."""
-    runs = await store.runs(2)
-    ended_ms = runs[1].ended_ms if len(runs) > 1 else None
-    if ended_ms is None:
-        return
-    wait = ended_ms / 1000 + window_s - clock()
-    if 0 < wait <= window_s:  # a previous end in the future is a clock that moved: not waited for
-        await anyio.sleep(wait)
 
 
 async def _owner_directory(hubspot: HubSpotClient, salesforce: SalesforceClient) -> OwnerDirectory:

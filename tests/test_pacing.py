@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ import anyio
 import msgspec
 import pytest
 
-from engine.budget import Budget
+from engine.budget import Budget, carry_over
 from engine.http import HttpClient
 from engine.hubspot import HubSpotClient, HubSpotPolicy
 from engine.pacing import WindowLimiter
@@ -260,3 +261,51 @@ async def test_searches_go_before_batch_calls_waiting_for_the_burst_window(
     assert burst.order[:36] == ["ordinary"] * 36
     assert burst.order[36:40] == ["search"] * 4
     assert burst.order[40:] == ["search"] * 2 + ["ordinary"] * 10
+
+
+def test_calls_an_earlier_process_left_are_counted_until_they_leave_the_window() -> None:
+    clock = SimClock()
+    limiter = WindowLimiter(5, 1.0, clock=clock)
+    limiter.occupy(7, answered_ago_s=0.4)  # more than the limit: the window holds at most 5
+    assert limiter.counted() == 5 and not limiter.has_capacity()
+    clock.t += 0.59
+    assert not limiter.has_capacity()
+    clock.t += 0.02
+    assert limiter.room() == 5
+    # The server's own count of its window bounds them (HubSpot's X-HubSpot-RateLimit-Remaining).
+    burst = WindowLimiter(190, 10.0, clock=clock)
+    burst.occupy(190, answered_ago_s=1.0)
+    assert burst.room() == 0 and burst.room_at() == clock.t + 9.0
+    burst.trim_occupied(30)
+    assert burst.room() == 160
+    burst.trim_occupied(60)  # a figure above ours frees nothing
+    assert burst.room() == 160
+
+
+async def test_a_run_started_right_after_another_gets_no_429(
+    real_limits: MockEndpoints, tmp_path: Path
+) -> None:
+    """The search lane's window still holds the previous process's searches when the next one
+    starts: the ledger's minutes bound them, and the new limiters count them first."""
+    ep = real_limits
+    await anyio.sleep(1.1)  # the other tests' searches (their clients' own limiters) out of the window
+    before = stats(ep)
+    async with client(ep, tmp_path) as (first, _):
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                for _ in range(5):
+                    tg.start_soon(first.search_modified, "contacts", 0, ["email"])
+    ended = time.time()
+    async with client(ep, tmp_path) as (second, burst):  # same state file: a new process's limiters
+        assert second.search_limiter is not None
+        carry_over(second.http.budget, [burst, second.search_limiter], time.time() - ended)
+        assert not second.search_limiter.has_capacity()  # the first run's five are still counted
+        assert burst.counted() >= 5  # the ledger's minutes: at least the first run's calls
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                for _ in range(5):
+                    tg.start_soon(second.search_modified, "contacts", 0, ["email"])
+    after = stats(ep)
+    assert after["refused"] == before["refused"]  # no 429 of any kind
+    assert isinstance(after["api_calls"], int) and isinstance(before["api_calls"], int)
+    assert after["api_calls"] - before["api_calls"] == 10
