@@ -252,3 +252,42 @@ def test_a_done_ticket_keeps_its_key_and_lets_its_values_go() -> None:
     ticket.done()
     assert ticket.key == (5, "7") and ticket.done_flag
     assert ticket.change.values == {}
+
+
+async def test_a_backfill_reads_ahead_while_delivery_is_held_back(tmp_path: Path) -> None:
+    """Actors waiting for a rate limit hold the reader back: a backfill's pass keeps reading (up
+    to its read-ahead) so that the search lane stays busy; a poll reads one page ahead only."""
+    source = ListSource(page_size=2)
+    for i in range(40):
+        source.touch(f"r{i:02d}", 1000 + i)
+    gate = anyio.Event()
+    handler = Handler()
+
+    async def held(change: Change, ticket: Ticket) -> None:
+        await gate.wait()  # every actor busy: routing blocks
+        await handler(change, ticket)
+
+    async with await StateStore.open(tmp_path / "s.db") as store:
+        backfill = ChangeStream("s:o", source, store, overlap_ms=0, read_ahead=10)
+        await backfill.load(initial_ms=0)
+        backfill.rewind()
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(backfill.poll, held)
+                await anyio.sleep(0.3)
+                assert source.pages == 6  # the page being delivered, and five of 2 ahead (10 changes)
+                gate.set()
+        assert [rid for rid, _ in handler.seen] == [f"r{i:02d}" for i in range(40)]  # in order, once
+
+        # A poll after the backfill: one page ahead, as before.
+        for i in range(40, 60):
+            source.touch(f"r{i:02d}", 2000 + i)
+        gate = anyio.Event()
+        pages_before = source.pages
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(backfill.poll, held)
+                await anyio.sleep(0.3)
+                assert source.pages == pages_before + 2  # the page being delivered, and the next
+                gate.set()
+        assert len(handler.seen) == 60
