@@ -88,13 +88,13 @@ class ChangeSource(Protocol):
 
 
 READ_AHEAD = 10_000
-"""Changes a backfill's pass may hold read but not yet delivered (``_ReadAhead``): 50 HubSpot search
-pages of 200, ten seconds of HubSpot's search rate, as long as actors that spent HubSpot's burst
-window can wait for it to turn (a 10k real-limits backfill's do, while the search lane has pages
-to read); five Salesforce pages of 2,000. About 1 KB each, at most this many per stream. Other
-passes read one page ahead: a poll's few pages read far ahead of their delivery only made stale
-snapshots (read again by their actors) and short pages, and a real-limits 1,000 changes/s run
-slower."""
+"""Changes a backfill's pass over a rate-limited stream (HubSpot search) may hold read but not yet
+delivered (``_ReadAhead``): 50 search pages of 200, ten seconds of HubSpot's search rate, as long
+as actors that spent HubSpot's burst window can wait for it to turn (a 10k real-limits backfill's
+do, while the search lane has pages to read). About 1 KB each. Other passes, and streams without
+a rate limit to keep busy, read one page ahead: reading further ahead of delivery only made stale
+snapshots (read again by their actors) and short pages (a real-limits 1,000 changes/s run slower,
+a lifted backfill 10 % more HubSpot calls)."""
 
 
 _SPENT = Change(system="", object="", record_id="", modified_ms=0)
@@ -210,7 +210,7 @@ class ChangeStream:
         overlap_ms: int = 60_000,
         lookback_interval_s: float | None = None,
         slice_from: int = 100,
-        read_ahead: int = READ_AHEAD,
+        read_ahead: int = 1,
         on_backfill: Callable[[bool], None] | None = None,
     ) -> None:
         """``slice_from``: records known in an unsettled stretch from which a look-back reads a

@@ -26,7 +26,7 @@ from actors.poll_round import PollRound
 from actors.prefetch import PrefetchingSource
 from actors.router import Router
 from actors.sources import HubSpotSource, SalesforceDeletedSource, SalesforceSource, iso_utc
-from actors.stream import Change, ChangeSource, ChangeStream, Ticket
+from actors.stream import READ_AHEAD, Change, ChangeSource, ChangeStream, Ticket
 from engine.auth import TokenProvider, hubspot_grant, salesforce_grant
 from engine.budget import AllotmentExhausted, Budget, carry_over
 from engine.canonical import parse_timestamp_ms
@@ -192,7 +192,10 @@ async def open_engine(
 
         hs_source = source(HubSpotSource(hubspot, "contacts", hs_props))
         on_backfill = None if burst is None else burst.set_busy
-        streams = [ChangeStream("hubspot:contacts", hs_source, store, on_backfill=on_backfill)]
+        ahead = READ_AHEAD if search is not None else 1  # a search lane to keep busy, or none
+        streams = [
+            ChangeStream("hubspot:contacts", hs_source, store, read_ahead=ahead, on_backfill=on_backfill)
+        ]
         # One call per Salesforce poll: each stream's first read of a poll shares one /composite.
         sf_round = PollRound(salesforce)
         for t in SF_OBJECTS:
