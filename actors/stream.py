@@ -43,6 +43,7 @@ from functools import partial
 from typing import Any, Protocol
 
 import anyio
+import anyio.lowlevel
 import msgspec
 from anyio.abc import TaskGroup
 
@@ -329,6 +330,11 @@ class ChangeStream:
                     asked, changes, token, newest = await pages.next()
                     if first_asked is None:
                         first_asked = asked
+                    if token is not None:
+                        # Let the next read go out before this page is routed: routing makes no
+                        # checkpoint, so the request would otherwise wait for it, and the CRM and
+                        # the engine would take turns instead of working at once.
+                        await anyio.lowlevel.checkpoint()
                     count += await self._take(changes, deliver)
                 except Exception as exc:
                     # Raised once the page read ahead is cancelled, outside the task group: the
