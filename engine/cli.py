@@ -315,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _bench_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "mock":
+        _tune_gc()  # the mocks hold every record: the same cost, and they must keep up in a bench
         anyio.run(_serve_mocks, _mock_config(args), backend="asyncio")
         return 0
     if args.command == "run":
