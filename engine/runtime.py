@@ -85,7 +85,7 @@ async def open_engine(
     """Everything a run needs, connected; ``clock`` drives the API budget (tests inject one).
     The run is recorded in the state file's run history (``mode``/``backfill`` only label it)."""
     async with AsyncExitStack() as stack:
-        store = await StateStore.open(settings.state.path)
+        store = await StateStore.open(settings.state.path, link_cache=settings.tuning.link_cache)
         stack.push_async_callback(store.close)
         run = await stack.enter_async_context(RunRecorder(store, mode, backfill))
         hs = settings.hubspot

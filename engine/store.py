@@ -27,7 +27,7 @@ import msgspec
 
 from engine import failpoints
 from engine.errors import StateFileError
-from engine.link_cache import LinkCache
+from engine.link_cache import CAPACITY, LinkCache
 from engine.migrations import migrate
 from engine.store_runs import NEXT_RUN_ID, RUN_SQL, SELECT_OPEN_RUNS, SELECT_RUNS, run_params, run_row
 from engine.store_schema import SCHEMA_VERSION
@@ -146,7 +146,9 @@ class _Batch:
 class StateStore:
     """Open with ``async with await StateStore.open(path) as store:`` (or ``await store.close()``)."""
 
-    def __init__(self, path: str, db: aiosqlite.Connection, lock_fd: int, linger_s: float) -> None:
+    def __init__(
+        self, path: str, db: aiosqlite.Connection, lock_fd: int, linger_s: float, link_cache: int = CAPACITY
+    ) -> None:
         self.path = path
         self._db = db
         self._lock_fd = lock_fd
@@ -157,13 +159,15 @@ class StateStore:
         """Write transactions so far: with group commit, far fewer than ``commit`` calls."""
         self.schema_version = SCHEMA_VERSION
         """Below the current only for a file opened read-only (``crmsync health``), never migrated."""
-        self.links = LinkCache()
+        self.links = LinkCache(link_cache)
         """The links committed lately (``engine/link_cache.py``): ``links_by_*`` look here first."""
 
     # -- opening -------------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: str | Path, *, linger_s: float = 0.002) -> StateStore:
+    async def open(
+        cls, path: str | Path, *, linger_s: float = 0.002, link_cache: int = CAPACITY
+    ) -> StateStore:
         path = str(path)
         lock_fd = _lock(path)
         try:
@@ -177,7 +181,7 @@ class StateStore:
             await db.close()
             os.close(lock_fd)
             raise
-        return cls(path, db, lock_fd, linger_s)
+        return cls(path, db, lock_fd, linger_s, link_cache)
 
     async def close(self) -> None:
         with anyio.CancelScope(shield=True):
