@@ -212,12 +212,10 @@ class ChangeStream:
         lookback_interval_s: float | None = None,
         slice_from: int = 100,
         read_ahead: int = 1,
-        on_backfill: Callable[[bool], None] | None = None,
     ) -> None:
         """``slice_from``: records known in an unsettled stretch from which a look-back reads a
         bounded slice and then the cursor's pass; below it, one pass from the stretch's bottom to
-        the end costs fewer pages (a slice takes a page of its own). ``on_backfill`` is told when
-        a backfill's first pass starts (True) and when it has read to the present (False)."""
+        the end costs fewer pages (a slice takes a page of its own)."""
         self.name = name
         self._source = source
         self._store = store
@@ -249,7 +247,6 @@ class ChangeStream:
         self._read_ahead = read_ahead
         self._backfilling = False
         """A backfill's first pass is under way: it reads up to ``read_ahead`` changes ahead."""
-        self._on_backfill = on_backfill
 
     async def load(self, initial_ms: int) -> None:
         """Resume from the saved cursor, or start at ``initial_ms`` (a new state file: nothing
@@ -267,7 +264,7 @@ class ChangeStream:
 
     def rewind(self) -> None:
         """Backfill: deliver every existing record once (the floor drops to zero), then carry on."""
-        self._set_backfilling(True)
+        self._backfilling = True
         self.cursor = Cursor(ts_ms=0, last_id="", floor_ms=0)
         self._looked_back_at = -math.inf
         self._settled_ms = -1
@@ -357,13 +354,8 @@ class ChangeStream:
             # The pass read every stamp from ``since`` to the CRM's present when it began.
             self._swept_ms = max(self._swept_ms, first_asked + self._crm_ahead_ms - PROMPT_MS)
         if until is None and self._backfilling:
-            self._set_backfilling(False)  # read to the present: what is left is polling
+            self._backfilling = False  # read to the present: what is left is polling
         return count
-
-    def _set_backfilling(self, backfilling: bool) -> None:
-        self._backfilling = backfilling
-        if self._on_backfill is not None:
-            self._on_backfill(backfilling)
 
     async def _page(self, since: int, until: int | None, after: str | None, token: str | None) -> _Page:
         """One page: the first of a pass at ``since`` from ids past ``after``, the next by ``token``."""

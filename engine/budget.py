@@ -127,10 +127,10 @@ class Budget:
             await self._burst.ready()
 
     async def acquire(self, calls: int = 1, *, lane: WindowLimiter | None = None) -> None:
-        """Charge ``calls`` to the ledger, then wait for room in the burst window and in ``lane``
-        (a kind of call's own limit, e.g. HubSpot search's 5/s); raises AllotmentExhausted.
-        A lane's calls go first in the burst window (they feed the change streams). Every call
-        taken here is to be given back with ``settle`` once answered, with the same ``lane``.
+        """Charge ``calls`` to the ledger, then wait for room in ``lane`` if given (a kind of
+        call's own limit, e.g. HubSpot search's 5/s, whose calls the burst window does not count:
+        ``engine.pacing``), else in the burst window; raises AllotmentExhausted. Every call taken
+        here is to be given back with ``settle`` once answered, with the same ``lane``.
 
         The ledger goes first so that what lies between a limiter's grant and the send is as short
         as it can be: the limiters count a call from their grant to its answer (``engine.pacing``),
@@ -153,14 +153,10 @@ class Budget:
         taken: list[WindowLimiter] = []
         try:
             await self._store.commit([AddApiCalls(self.system, now, calls)])
-            if self._burst is not None:
-                await self._burst.acquire(calls, priority=lane is not None)
-                taken.append(self._burst)
-            if lane is not None:
-                # Last, just before the send: a lane is the scarcer limit (HubSpot search: 5 in
-                # a second), and each call holds its place there from here to its answer.
-                await lane.acquire(calls)
-                taken.append(lane)
+            limiter = self._burst if lane is None else lane
+            if limiter is not None:
+                await limiter.acquire(calls)
+                taken.append(limiter)
         except BaseException:
             # Not sent: the ledger keeps its charge (a crash may only over-count), the rest is undone.
             self._in_flight = max(0, self._in_flight - calls)
@@ -171,10 +167,9 @@ class Budget:
     def settle(self, calls: int = 1, *, lane: WindowLimiter | None = None) -> None:
         """``calls`` sent by ``acquire`` have been answered (or failed)."""
         self._in_flight = max(0, self._in_flight - calls)
-        if lane is not None:
-            lane.release(calls)
-        if self._burst is not None:
-            self._burst.release(calls)
+        limiter = self._burst if lane is None else lane
+        if limiter is not None:
+            limiter.release(calls)
 
     def observe_burst(self, in_window: int) -> None:
         """The server's burst window held ``in_window`` calls when it counted one of ours: no more

@@ -34,14 +34,12 @@ A call that fails without an answer (a dropped connection, a timeout) is release
 the failure; if the server were to count it later still, this is the one case the proof does not
 cover, and it costs the 429 above.
 
-Two lanes: ``priority`` calls (HubSpot searches, which feed the change streams every other call
-depends on) go before every ordinary call that is waiting, and ``reserve`` slots of the window are
-theirs alone, so a poll's search finds room at once even when batch calls keep the window full.
-While ``busy`` (a backfill's pass over a CRM's history: page after page for the whole pass) the
-reserve is ``busy_reserve``, sized to what the priority lane can use in one window: ordinary calls
-granted now hold their slots for a whole window, and a backfill's actors that spent it in two
-seconds left its searches waiting for it to turn. Polls use a few of it, and the rest is better
-left to the writes.
+HubSpot's searches are not counted here: search has a window of its own (5 a second, a
+``WindowLimiter`` of its own) and does not count in the ten-secondly one (reference A8: a search's
+answer, a 429 included, carries the daily headers only; the mock counts them apart). Counting them
+here too, as this module first did, gave the burst window's slots to searches, which a backfill
+then had to reserve for them (50 of 190) so that its actors would not leave the search lane
+waiting: a 10k real-limits backfill measured 84 % of its ceiling that way, 90 % without.
 """
 
 from __future__ import annotations
@@ -62,27 +60,18 @@ class WindowLimiter:
         limit: int,
         interval_s: float,
         *,
-        reserve: int = 0,
-        busy_reserve: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if limit < 1 or interval_s <= 0:
             raise ValueError(f"a limit of {limit} per {interval_s} s admits nothing")
-        busy_reserve = reserve if busy_reserve is None else busy_reserve
-        if not 0 <= reserve <= busy_reserve < limit:
-            raise ValueError(f"a reserve of {busy_reserve} leaves ordinary calls no room in {limit}")
         self.limit = limit
         self.interval_s = interval_s
-        self._reserve = reserve
-        self._busy_reserve = busy_reserve
-        self.busy = False
-        """The priority lane will use its busy reserve for a while yet (see the module docstring)."""
         self._clock = clock
         self._in_flight = 0
         self._answered: list[float] = []  # a heap of release times, earliest first
         self._occupied: list[float] = []
         """An earlier process's calls (``occupy``), as ``_answered``."""
-        self._waiting: dict[bool, deque[object]] = {True: deque(), False: deque()}
+        self._waiting: deque[object] = deque()
         self._changed = anyio.Event()
         self.granted = 0
         """Calls let through since creation (tests and benchmarks count them)."""
@@ -102,27 +91,18 @@ class WindowLimiter:
         self._expire()
         return self._in_flight + len(self._answered) + len(self._occupied)
 
-    @property
-    def reserve(self) -> int:
-        """Slots only priority calls may take now."""
-        return self._busy_reserve if self.busy else self._reserve
+    def room(self) -> int:
+        return self.limit - self.counted()
 
-    def set_busy(self, busy: bool) -> None:
-        self.busy = busy
-        self._notify()  # a smaller reserve may let a waiting ordinary call go
+    def has_capacity(self, calls: int = 1) -> bool:
+        return self.room() >= calls
 
-    def room(self, *, priority: bool = False) -> int:
-        return self.limit - (0 if priority else self.reserve) - self.counted()
-
-    def has_capacity(self, calls: int = 1, *, priority: bool = False) -> bool:
-        return self.room(priority=priority) >= calls
-
-    def try_acquire(self, calls: int = 1, *, priority: bool = False) -> bool:
+    def try_acquire(self, calls: int = 1) -> bool:
         """Take room for ``calls`` now if there is some and nobody waits ahead; never waits."""
-        return self._could_go(priority) and self._take(calls, priority)
+        return self._could_go() and self._take(calls)
 
-    def _take(self, calls: int, priority: bool) -> bool:
-        if not self.has_capacity(calls, priority=priority):
+    def _take(self, calls: int) -> bool:
+        if not self.has_capacity(calls):
             return False
         self._in_flight += calls
         self.granted += calls
@@ -183,32 +163,28 @@ class WindowLimiter:
         with anyio.move_on_after(max(0.0, when - self._clock())):
             await changed.wait()
 
-    async def acquire(self, calls: int = 1, *, priority: bool = False) -> None:
-        """Wait for room (first come, first served within a lane; the priority lane first)."""
-        if calls > self.limit - (0 if priority else self._busy_reserve):
+    async def acquire(self, calls: int = 1) -> None:
+        """Wait for room (first come, first served)."""
+        if calls > self.limit:
             raise ValueError(f"{calls} calls can never fit in a window of {self.limit}")
-        if self.try_acquire(calls, priority=priority):
+        if self.try_acquire(calls):
             return
-        queue = self._waiting[priority]
         ticket = object()
-        queue.append(ticket)
+        self._waiting.append(ticket)
         try:
             while True:
-                ahead = queue[0] is not ticket or (not priority and self._waiting[True])
-                if not ahead and self._take(calls, priority):
+                if self._waiting[0] is ticket and self._take(calls):
                     return
                 await self._wait_change()
         finally:
-            queue.remove(ticket)
+            self._waiting.remove(ticket)
             self._notify()  # the next in line may go now
 
-    async def ready(self, *, priority: bool = False) -> None:
+    async def ready(self) -> None:
         """Returns when a call would find room at once, taking none (a batch waits here with its
         contents still open, so a rate limit fills batches instead of holding full ones back)."""
-        while not self._could_go(priority):
+        while not self._could_go():
             await self._wait_change()
 
-    def _could_go(self, priority: bool) -> bool:
-        if self._waiting[True] or (not priority and self._waiting[False]):
-            return False
-        return self.has_capacity(priority=priority)
+    def _could_go(self) -> bool:
+        return not self._waiting and self.has_capacity()

@@ -91,19 +91,8 @@ async def open_engine(
         hs = settings.hubspot
         burst = search = None
         if hs.burst_per_10s:
-            # Some slots of the ten-second window are the searches' alone (the priority lane): a
-            # stream's poll then finds room at once while batch calls keep the window full. Twenty
-            # (4 s of searches) measured best for polls. During a backfill's pass over HubSpot's
-            # history (the HubSpot stream says when) it is as many as the search rate can use in
-            # one window (50 of 190), so that its searches never wait for batch calls: with 20, a
-            # 10k real-limits backfill's actors spent the window in its first 2 s and left the
-            # search lane idle 3.4 s before it turned (bench timeline, RESULTS.md "Search lane").
-            # Fifty always slowed real 1,000 changes/s (p99 5.7 -> 13-15 s: its polls use ~3
-            # searches a second, and its writes need every other slot).
-            interval = 10.0
-            reserve = min(4 * hs.search_per_s, hs.burst_per_10s // 8)
-            busy = max(reserve, min(round(hs.search_per_s * interval), hs.burst_per_10s // 2))
-            burst = WindowLimiter(hs.burst_per_10s, interval, reserve=reserve, busy_reserve=busy)
+            # Ordinary calls only: searches have their own window (``search``, engine/pacing.py).
+            burst = WindowLimiter(hs.burst_per_10s, 10.0)
         if hs.search_per_s:
             search = WindowLimiter(hs.search_per_s, 1.0)
         budgets = {
@@ -191,11 +180,8 @@ async def open_engine(
             return PrefetchingSource(inner, actor.prefetch)
 
         hs_source = source(HubSpotSource(hubspot, "contacts", hs_props))
-        on_backfill = None if burst is None else burst.set_busy
         ahead = READ_AHEAD if search is not None else 1  # a search lane to keep busy, or none
-        streams = [
-            ChangeStream("hubspot:contacts", hs_source, store, read_ahead=ahead, on_backfill=on_backfill)
-        ]
+        streams = [ChangeStream("hubspot:contacts", hs_source, store, read_ahead=ahead)]
         # One call per Salesforce poll: each stream's first read of a poll shares one /composite.
         sf_round = PollRound(salesforce)
         for t in SF_OBJECTS:
