@@ -149,6 +149,12 @@ def stats(ep: MockEndpoints) -> dict[str, object]:
         return out
 
 
+def reset(ep: MockEndpoints) -> None:
+    request = urllib.request.Request(ep.hubspot_url + "/__mock/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
 @asynccontextmanager
 async def client(ep: MockEndpoints, tmp_path: Path) -> AsyncIterator[tuple[HubSpotClient, WindowLimiter]]:
     """The real HubSpot client against the mock at its real limits, with a small burst window
@@ -190,10 +196,7 @@ async def test_searches_do_not_wait_for_a_full_burst_window(
     (reference A8; the mock neither): with the burst window full and calls queued for it to turn,
     the streams' searches go at once, and nothing is refused."""
     ep = real_limits
-    # The earlier tests' calls leave the mock's windows (a fresh limiter cannot see them).
-    request = urllib.request.Request(ep.hubspot_url + "/__mock/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+    reset(ep)  # the earlier tests' calls leave the mock's windows (a fresh limiter cannot see them)
     before = stats(ep)
     async with client(ep, tmp_path) as (hubspot, burst):
 
