@@ -21,10 +21,11 @@ records) and written before search gets to it. That trades searches for burst ca
 the better of the two ways, which under HubSpot's limits is the second (750 pairs/s for a third of
 each kind, against 600 reading every linked record by search as well).
 
-Every search also counts in the burst window. So:
+Searches have their own limit and do not count in the burst window (reference A8: HubSpot's
+search bucket is its own; ``engine/pacing.py``). So:
 
-    searches/s  = pairs/s · (2r + w - x) / page                          ≤ search_per_s
-    calls/s     = pairs/s · ((2r + w - x) / page + (r + w + x) / batch)  ≤ burst_per_10s / 10
+    searches/s  = pairs/s · (2r + w - x) / page      ≤ search_per_s
+    calls/s     = pairs/s · (r + w + x) / batch      ≤ burst_per_10s / 10
 
 with ``x = 0`` (every HubSpot record found by search) or ``x = l`` (linked ones by batch read).
 
@@ -69,7 +70,7 @@ def _bounds(
         if limits.hubspot_search_per_s and searched
         else None
     )
-    per_pair = searched / SEARCH_PAGE + written / batch
+    per_pair = written / batch  # searches are not in the burst window
     burst_per_s = limits.hubspot_burst_per_10s / 10
     burst = burst_per_s / per_pair if burst_per_s and per_pair else None
     return search, burst

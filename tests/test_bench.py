@@ -202,7 +202,7 @@ def test_ceiling_follows_from_the_limits() -> None:
     c = ceiling(Limits.of("real"), read_share=2 / 3, write_share=1 / 3, batch_size=100)
     searched = 2 / 3 + 1  # read once, plus every write read back
     assert c.search_bound == pytest.approx(5 * 200 / searched, abs=0.1)  # 600 pairs/s
-    assert c.burst_bound == pytest.approx(19 / (searched / 200 + 1 / 100), abs=0.1)  # 1036
+    assert c.burst_bound == pytest.approx(19 / (1 / 100), abs=0.1)  # 1900: searches are not in it
     assert c.pairs_per_s == c.search_bound and c.bound_by == "hubspot search rate"
     assert not c.linked_by_batch_read
     # Read once and create what HubSpot lacks, nothing more: the looser one-off-copy figure.
@@ -214,7 +214,7 @@ def test_ceiling_follows_from_the_limits() -> None:
     )
     searched = 2 / 3 + 1 - 1 / 3
     assert linked.search_bound == pytest.approx(5 * 200 / searched, abs=0.1)  # 750 pairs/s
-    assert linked.burst_bound == pytest.approx(19 / (searched / 200 + (1 + 1 / 3) / 100), abs=0.1)  # 950
+    assert linked.burst_bound == pytest.approx(19 / ((1 + 1 / 3) / 100), abs=0.1)  # 1425
     assert linked.pairs_per_s == linked.search_bound and linked.linked_by_batch_read
     # Small batches make the burst window the bound; HubSpot caps a batch at 100 whatever is asked.
     small = ceiling(Limits.of("real"), read_share=2 / 3, write_share=1 / 3, batch_size=5)
