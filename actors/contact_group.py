@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 import anyio
 import msgspec
@@ -38,6 +39,8 @@ from engine.errors import RecordError
 from engine.reconcile import HubSpotRecord
 from engine.store_types import Link
 
+_Many = Callable[[], Awaitable[list[Outcome]]]
+"""One of ``contact_pair``'s steps for a list of pairs, its arguments bound."""
 _Step = Callable[
     [Sequence[tuple[str, Change]], list[int], dict[int, str], list[Outcome], TaskGroup], Awaitable[None]
 ]
@@ -182,29 +185,23 @@ class ContactGroup(ContactIdentity):
                 salesforce_id=change.record_id,
             )
 
-        async def create() -> None:
-            done = await self._create_many_in_hubspot(
-                [(new_link(i), items[i][1].object, items[i][1].values) for i in creates]
-            )
-            for i, outcome in zip(creates, done, strict=True):
-                outcomes[i] = outcome
-
-        async def pair() -> None:
-            work = []
-            for i in pairs:
-                hs_obj = hs_by_place[i]
-                assert hs_obj is not None and not isinstance(hs_obj, BaseException)
-                hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
-                work.append((new_link(i, hs_obj.id), hs, items[i][1].values))
-            done = await self._sync_pairs(work)
-            for i, outcome in zip(pairs, done, strict=True):
-                outcomes[i] = outcome
-
-        async with anyio.create_task_group() as steps:
-            if creates:
-                steps.start_soon(create)
-            if pairs:
-                steps.start_soon(pair)
+        work = []
+        for i in pairs:
+            hs_obj = hs_by_place[i]
+            assert hs_obj is not None and not isinstance(hs_obj, BaseException)
+            hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
+            work.append((new_link(i, hs_obj.id), hs, items[i][1].values))
+        await self._create_and_pair(
+            outcomes,
+            (
+                creates,
+                partial(
+                    self._create_many_in_hubspot,
+                    [(new_link(i), items[i][1].object, items[i][1].values) for i in creates],
+                ),
+            ),
+            (pairs, partial(self._sync_pairs, work)),
+        )
 
     async def _new_from_hubspot(
         self,
@@ -248,25 +245,27 @@ class ContactGroup(ContactIdentity):
         def new_link(i: int) -> Link:
             return Link(key=uuid.uuid4().hex, object="contacts", hubspot_id=items[i][1].record_id)
 
-        async def create() -> None:
-            done = await self._create_many_in_salesforce([(new_link(i), hubspot(i)) for i in creates])
-            for i, outcome in zip(creates, done, strict=True):
+        work = []
+        for i in pairs:
+            sf_type, sf = matches[i]
+            link = msgspec.structs.replace(new_link(i), salesforce_type=sf_type, salesforce_id=str(sf["Id"]))
+            work.append((link, hubspot(i), sf))
+        await self._create_and_pair(
+            outcomes,
+            (creates, partial(self._create_many_in_salesforce, [(new_link(i), hubspot(i)) for i in creates])),
+            (pairs, partial(self._sync_pairs, work)),
+        )
+
+    @staticmethod
+    async def _create_and_pair(outcomes: list[Outcome], *steps: tuple[list[int], _Many]) -> None:
+        """A group's creates and its pairs, side by side: each step's outcomes go to its records'
+        places in ``outcomes``."""
+
+        async def run(places: list[int], step: _Many) -> None:
+            for i, outcome in zip(places, await step(), strict=True):
                 outcomes[i] = outcome
 
-        async def pair() -> None:
-            work = []
-            for i in pairs:
-                sf_type, sf = matches[i]
-                link = msgspec.structs.replace(
-                    new_link(i), salesforce_type=sf_type, salesforce_id=str(sf["Id"])
-                )
-                work.append((link, hubspot(i), sf))
-            done = await self._sync_pairs(work)
-            for i, outcome in zip(pairs, done, strict=True):
-                outcomes[i] = outcome
-
-        async with anyio.create_task_group() as steps:
-            if creates:
-                steps.start_soon(create)
-            if pairs:
-                steps.start_soon(pair)
+        async with anyio.create_task_group() as tg:
+            for places, step in steps:
+                if places:
+                    tg.start_soon(run, places, step)
