@@ -41,9 +41,22 @@ from engine.store_types import Link
 
 _Many = Callable[[], Awaitable[list[Outcome]]]
 """One of ``contact_pair``'s steps for a list of pairs, its arguments bound."""
-_Step = Callable[
-    [Sequence[tuple[str, Change]], list[int], dict[int, str], list[Outcome], TaskGroup], Awaitable[None]
-]
+
+
+class _Work:
+    """What a group's parts share: its changes, the email locks its own records hold (place ->
+    email), each record's outcome, and the task group where a record going the single way runs."""
+
+    __slots__ = ("held", "items", "outcomes", "tg")
+
+    def __init__(self, items: Sequence[tuple[str, Change]], tg: TaskGroup) -> None:
+        self.items = items
+        self.held: dict[int, str] = {}
+        self.outcomes: list[Outcome] = [None] * len(items)
+        self.tg = tg
+
+
+_Step = Callable[[_Work, list[int]], Awaitable[None]]
 
 
 def email_of(value: object) -> str:
@@ -69,28 +82,26 @@ class ContactGroup(ContactIdentity):
         return self.io.store.links.absent("contacts", change.system, change.record_id)
 
     async def handle_group(self, items: Sequence[tuple[str, Change]]) -> list[Outcome]:
-        outcomes: list[Outcome] = [None] * len(items)
-        held: dict[int, str] = {}
-        """Place in ``items`` -> its email lock, taken: the group's own records."""
-        alone: list[int] = []
         links = self.io.store.links
-        for i, (_, change) in enumerate(items):
-            email = email_of(change.values.get("Email" if change.system == "salesforce" else "email"))
-            # No wait for a lock here: a record someone else is pairing goes the single way.
-            if email and self.locks.try_hold(f"email:{email}"):
-                if links.absent("contacts", change.system, change.record_id):
-                    held[i] = email
-                    continue
-                self.locks.release(f"email:{email}")  # linked meanwhile
-            alone.append(i)
         async with anyio.create_task_group() as tg:
+            work = _Work(items, tg)
+            alone: list[int] = []
+            for i, (_, change) in enumerate(items):
+                email = email_of(change.values.get("Email" if change.system == "salesforce" else "email"))
+                # No wait for a lock here: a record someone else is pairing goes the single way.
+                if email and self.locks.try_hold(f"email:{email}"):
+                    if links.absent("contacts", change.system, change.record_id):
+                        work.held[i] = email
+                        continue
+                    self.locks.release(f"email:{email}")  # linked meanwhile
+                alone.append(i)
             for i in alone:
-                tg.start_soon(self._alone, items, i, outcomes)
+                tg.start_soon(self._alone, work, i)
             for system, step in (
                 ("hubspot", self._new_from_hubspot),
                 ("salesforce", self._new_from_salesforce),
             ):
-                group = [i for i in held if items[i][1].system == system]
+                group = [i for i in work.held if items[i][1].system == system]
                 # In parts of one batch each, every part through its steps on its own: the first
                 # parts are committed while the last still wait for their first call (one part
                 # per call, as records went one per actor). Whole, a page's first step would
@@ -98,8 +109,8 @@ class ContactGroup(ContactIdentity):
                 # every step of a page would then never commit any record of it.
                 size = self.io.group_size
                 for start in range(0, len(group), size):
-                    part = group[start : start + size]
-                    tg.start_soon(self._locked, step, items, part, held, outcomes, tg)
+                    tg.start_soon(self._locked, step, work, group[start : start + size])
+        outcomes = work.outcomes
         for i, outcome in enumerate(outcomes):
             if isinstance(outcome, RecordError):
                 change = items[i][1]
@@ -107,56 +118,34 @@ class ContactGroup(ContactIdentity):
                 outcomes[i] = None
         return outcomes
 
-    async def _alone(self, items: Sequence[tuple[str, Change]], i: int, outcomes: list[Outcome]) -> None:
+    async def _alone(self, work: _Work, i: int) -> None:
         """One record the single-record way (its own lookups and locks)."""
-        key, change = items[i]
+        key, change = work.items[i]
         try:
             await self.handle(key, change)
         except Exception as exc:  # the router decides: a setback to retry, or a bug that stops
-            outcomes[i] = exc
+            work.outcomes[i] = exc
 
-    async def _locked(
-        self,
-        step: _Step,
-        items: Sequence[tuple[str, Change]],
-        group: list[int],
-        held: dict[int, str],
-        outcomes: list[Outcome],
-        tg: TaskGroup,
-    ) -> None:
-        """``step`` for ``group``, whose email locks are held until it is done."""
+    async def _locked(self, step: _Step, work: _Work, part: list[int]) -> None:
+        """``step`` for ``part``, whose email locks are held until it is done."""
         try:
-            await step(items, group, held, outcomes, tg)
+            await step(work, part)
         finally:
-            for i in group:
-                email = held.pop(i, None)
+            for i in part:
+                email = work.held.pop(i, None)
                 if email is not None:
                     self.locks.release(f"email:{email}")
 
-    def _go_alone(
-        self,
-        items: Sequence[tuple[str, Change]],
-        i: int,
-        held: dict[int, str],
-        outcomes: list[Outcome],
-        tg: TaskGroup,
-    ) -> None:
+    def _go_alone(self, work: _Work, i: int) -> None:
         """A record of the group that turns out not to be the plain case: its email lock is let go,
         and it starts again the single-record way."""
-        self.locks.release(f"email:{held.pop(i)}")
-        tg.start_soon(self._alone, items, i, outcomes)
+        self.locks.release(f"email:{work.held.pop(i)}")
+        work.tg.start_soon(self._alone, work, i)
 
-    async def _new_from_salesforce(
-        self,
-        items: Sequence[tuple[str, Change]],
-        group: list[int],
-        held: dict[int, str],
-        outcomes: list[Outcome],
-        tg: TaskGroup,
-    ) -> None:
+    async def _new_from_salesforce(self, work: _Work, part: list[int]) -> None:
         """``_link_new_salesforce`` for the group: the HubSpot contact with the email gets the
         record, else a new contact is made from it."""
-        found = await self.io.hs_by_email.submit_many([held[i] for i in group])
+        found = await self.io.hs_by_email.submit_many([work.held[i] for i in part])
         contacts = [f.id for f in found if f is not None and not isinstance(f, BaseException)]
         if contacts:
             await self.io.store.prefetch_links("contacts", "hubspot", contacts)
@@ -164,19 +153,19 @@ class ContactGroup(ContactIdentity):
         links = self.io.store.links
         creates: list[int] = []
         pairs: list[int] = []
-        for i, hs_obj in zip(group, found, strict=True):
+        for i, hs_obj in zip(part, found, strict=True):
             if isinstance(hs_obj, BaseException):
-                outcomes[i] = hs_obj
+                work.outcomes[i] = hs_obj
             elif hs_obj is None:
                 creates.append(i)
             elif hs_obj.id in twice or not links.absent("contacts", "hubspot", hs_obj.id):
-                self._go_alone(items, i, held, outcomes, tg)  # linked already (R-ID-3, an orphan)
+                self._go_alone(work, i)  # linked already (R-ID-3, an orphan)
             else:
                 pairs.append(i)
-        hs_by_place = dict(zip(group, found, strict=True))
+        hs_by_place = dict(zip(part, found, strict=True))
 
         def new_link(i: int, hubspot_id: str | None = None) -> Link:
-            change = items[i][1]
+            change = work.items[i][1]
             return Link(
                 key=uuid.uuid4().hex,
                 object="contacts",
@@ -185,40 +174,33 @@ class ContactGroup(ContactIdentity):
                 salesforce_id=change.record_id,
             )
 
-        work = []
+        pairing = []
         for i in pairs:
             hs_obj = hs_by_place[i]
             assert hs_obj is not None and not isinstance(hs_obj, BaseException)
             hs = self.values.hubspot_record(hs_obj.properties, parse_timestamp_ms(hs_obj.updatedAt))
-            work.append((new_link(i, hs_obj.id), hs, items[i][1].values))
+            pairing.append((new_link(i, hs_obj.id), hs, work.items[i][1].values))
         await self._create_and_pair(
-            outcomes,
+            work.outcomes,
             (
                 creates,
                 partial(
                     self._create_many_in_hubspot,
-                    [(new_link(i), items[i][1].object, items[i][1].values) for i in creates],
+                    [(new_link(i), work.items[i][1].object, work.items[i][1].values) for i in creates],
                 ),
             ),
-            (pairs, partial(self._sync_pairs, work)),
+            (pairs, partial(self._sync_pairs, pairing)),
         )
 
-    async def _new_from_hubspot(
-        self,
-        items: Sequence[tuple[str, Change]],
-        group: list[int],
-        held: dict[int, str],
-        outcomes: list[Outcome],
-        tg: TaskGroup,
-    ) -> None:
+    async def _new_from_hubspot(self, work: _Work, part: list[int]) -> None:
         """``_link_new_hubspot`` for the group: the Salesforce record with the email (Contacts
         before Leads, the oldest first) gets the contact, else a new record is made from it."""
-        found = await self.io.sf_by_email.submit_many([held[i] for i in group])
+        found = await self.io.sf_by_email.submit_many([work.held[i] for i in part])
         matches: dict[int, tuple[str, SfRecord]] = {}
         creates: list[int] = []
-        for i, by_type in zip(group, found, strict=True):
+        for i, by_type in zip(part, found, strict=True):
             if isinstance(by_type, BaseException):
-                outcomes[i] = by_type
+                work.outcomes[i] = by_type
                 continue
             match = next(((t, by_type[t][0]) for t in ("Contact", "Lead") if by_type.get(t)), None)
             if match is None:
@@ -234,26 +216,26 @@ class ContactGroup(ContactIdentity):
         for i, (_, sf) in matches.items():
             sf_id = str(sf["Id"])
             if sf_id in twice or not links.absent("contacts", "salesforce", sf_id):
-                self._go_alone(items, i, held, outcomes, tg)  # linked already (a deleted contact's)
+                self._go_alone(work, i)  # linked already (a deleted contact's)
             else:
                 pairs.append(i)
 
         def hubspot(i: int) -> HubSpotRecord:
-            change = items[i][1]
+            change = work.items[i][1]
             return self.values.hubspot_record(change.values, change.modified_ms)
 
         def new_link(i: int) -> Link:
-            return Link(key=uuid.uuid4().hex, object="contacts", hubspot_id=items[i][1].record_id)
+            return Link(key=uuid.uuid4().hex, object="contacts", hubspot_id=work.items[i][1].record_id)
 
-        work = []
+        pairing = []
         for i in pairs:
             sf_type, sf = matches[i]
             link = msgspec.structs.replace(new_link(i), salesforce_type=sf_type, salesforce_id=str(sf["Id"]))
-            work.append((link, hubspot(i), sf))
+            pairing.append((link, hubspot(i), sf))
         await self._create_and_pair(
-            outcomes,
+            work.outcomes,
             (creates, partial(self._create_many_in_salesforce, [(new_link(i), hubspot(i)) for i in creates])),
-            (pairs, partial(self._sync_pairs, work)),
+            (pairs, partial(self._sync_pairs, pairing)),
         )
 
     @staticmethod
