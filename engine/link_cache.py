@@ -22,11 +22,12 @@ from collections import OrderedDict
 
 from engine.store_types import Link
 
-CAPACITY = 200_000
-"""Links kept (about 1.4 KB each with their bases: ~280 MB full): a steady sync's working set, and
-a backfill of up to this many pairs, whose echoes come back in its next pass. At 50,000 a lifted
-100k backfill read back half its echoes' links from SQLite: 0.21-0.23 engine CPU s per 1,000 pairs
-against 0.17-0.18 with every link in memory, for +70 MB (``CRMSYNC_LINK_CACHE`` sets it)."""
+CAPACITY = 100_000
+"""Links kept (2.3–3.4 KB each with their bases, measured: peak RSS of a lifted backfill grows by
+that per link cached): a steady sync's working set, and a backfill of up to this many pairs, whose
+echoes come back in its next pass. At 50,000 a lifted 100k backfill read back half its echoes'
+links from SQLite: 0.21–0.23 engine CPU s per 1,000 pairs against 0.17–0.18 with every link in
+memory. 200,000 took a 1M backfill's peak RSS to 917 MB (``CRMSYNC_LINK_CACHE`` sets it)."""
 ABSENT_CAPACITY = 100_000
 """Ids remembered as unlinked (about 100 B each): a few pages' worth is all that is ever used."""
 

@@ -118,9 +118,9 @@ class TuningSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Records per batch call (HubSpot caps at 100, Salesforce collections at 200)."""
     batch_linger_ms: NonNegative = 20
     """How long a batch waits for more records before it is sent."""
-    link_cache: Positive = 200_000
-    """Links kept in memory (about 1.4 KB each): a backfill of up to this many pairs recognises
-    its own writes coming back without reading the state file (engine/link_cache.py)."""
+    link_cache: Positive = 100_000
+    """Links kept in memory (2.3–3.4 KB each): a backfill of up to this many pairs recognises its
+    own writes coming back without reading the state file (engine/link_cache.py)."""
     http_connections: Positive = 8
     """Concurrent HTTP connections per CRM."""
     poll_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
