@@ -17,6 +17,12 @@ Most changes a running sync reads need no actor at all (its own writes coming ba
 when given, is asked about each change whose record has no actor, as it is routed, and one it
 settles is done there and then — no mailbox, no worker, no task switch (about half of a backfill's
 deliveries). A record with an actor gets its changes in order through the mailbox, as before.
+
+Records seen for the first time (``grouped``, when given) are handled together instead: each joins
+the open group, whose task — started with the first of them — hands the whole group to
+``handle_group`` (``actors/contact_group.py``). Routing a page makes no checkpoint, so a page's new
+records are one group. Each keeps its mailbox meanwhile, so its later changes queue there and are
+handled in order, by a worker, once the group is done.
 """
 
 from __future__ import annotations
