@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from loguru import logger
 
+from actors.batch import Batcher
 from actors.contact_fresh import PairCommits
-from actors.contact_io import ContactIO, SfRecord
+from actors.contact_io import ContactIO, HsWrite, SfRecord, SfWrite
 from actors.contact_values import ID_PROPERTY, ContactValues
 from actors.locks import KeyedLocks
 from actors.owners import OwnerDirectory
@@ -47,10 +48,27 @@ Outcome = BaseException | None
 
 _UNSENT = RuntimeError("not sent")
 
+W = TypeVar("W")
+
 
 def _live(outcomes: Sequence[Outcome]) -> list[int]:
     """The places of the records still going (no step has failed them)."""
     return [i for i, outcome in enumerate(outcomes) if outcome is None]
+
+
+async def _send(
+    batcher: Batcher[W, Any], sent: list[int], writes: list[W], outcomes: list[Outcome], where: Sequence[int]
+) -> dict[int, bool]:
+    """Send ``writes`` (made for the places ``sent``) as one group; returns, for each place of
+    ``where``, whether its write went through. A failed one leaves its exception in ``outcomes``."""
+    wrote = dict.fromkeys(where, False)
+    results = await batcher.submit_many(writes) if writes else []
+    for at, result in zip(sent, results, strict=True):
+        if isinstance(result, BaseException):
+            outcomes[at] = result
+        else:
+            wrote[at] = True
+    return wrote
 
 
 def _raise(outcomes: Sequence[Outcome]) -> None:
@@ -286,8 +304,8 @@ class ContactPair:
     ) -> dict[int, bool]:
         """Write each pair's Salesforce side (``where``: the items' places in ``outcomes``, where a
         failed write leaves its exception); returns, by place, whether anything was written."""
-        wrote: dict[int, bool] = dict.fromkeys(where, False)
-        sent, updates = [], []
+        sent: list[int] = []
+        updates: list[tuple[str, SfWrite]] = []
         for at, (link, writes, sf) in zip(where, items, strict=True):
             assert link.salesforce_type is not None and link.salesforce_id is not None
             if link.hubspot_id and sf.get(self.io.external_id_field) != link.hubspot_id:
@@ -295,13 +313,8 @@ class ContactPair:
             if writes:
                 sent.append(at)
                 updates.append((link.salesforce_type, {"Id": link.salesforce_id, **writes}))
-        results = await self.io.sf_update.submit_many(updates) if updates else []
-        for at, result in zip(sent, results, strict=True):
-            if isinstance(result, BaseException):
-                outcomes[at] = result
-            else:
-                self.summary.updated.salesforce += 1
-                wrote[at] = True
+        wrote = await _send(self.io.sf_update, sent, updates, outcomes, where)
+        self.summary.updated.salesforce += sum(wrote.values())
         return wrote
 
     async def _write_many_hubspot(
@@ -312,8 +325,8 @@ class ContactPair:
         count: bool = True,
     ) -> dict[int, bool]:
         """Write each pair's HubSpot side (see ``_write_many_salesforce``)."""
-        wrote: dict[int, bool] = dict.fromkeys(where, False)
-        sent, updates = [], []
+        sent: list[int] = []
+        updates: list[HsWrite] = []
         for at, (link, writes, hs) in zip(where, items, strict=True):
             assert link.hubspot_id is not None and link.salesforce_type is not None
             prop = ID_PROPERTY[link.salesforce_type]
@@ -324,14 +337,9 @@ class ContactPair:
             if writes:
                 sent.append(at)
                 updates.append((link.hubspot_id, writes))
-        results = await self.io.hs_update.submit_many(updates) if updates else []
-        for at, result in zip(sent, results, strict=True):
-            if isinstance(result, BaseException):
-                outcomes[at] = result
-            else:
-                if count:
-                    self.summary.updated.hubspot += 1
-                wrote[at] = True
+        wrote = await _send(self.io.hs_update, sent, updates, outcomes, where)
+        if count:
+            self.summary.updated.hubspot += sum(wrote.values())
         return wrote
 
     async def _commit(
